@@ -1,0 +1,155 @@
+"""The one message schema: every record that crosses a stage boundary is defined here.
+
+Messages are frozen pydantic models carrying a ``schema_version``. Consumers ignore unknown
+fields so producers can evolve. ``article_id`` is a hash of the canonical URL: it is the Kafka
+key and the Elasticsearch ``_id``, which makes redelivery and re-indexing idempotent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from typing import Literal, TypeVar
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from newsmon.errors import PermanentError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+
+SCHEMA_VERSION = 1
+
+ActorType = Literal["person", "state", "organization", "group"]
+
+#: Query parameters that only track the reader and never select content.
+TRACKING_PARAMS = frozenset(
+    {"fbclid", "gclid", "dclid", "msclkid", "mc_cid", "mc_eid", "igshid", "yclid", "_ga", "ref_src"}
+)
+TRACKING_PREFIXES = ("utm_",)
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+class SchemaError(PermanentError):
+    """A payload that is not a valid message of the expected kind."""
+
+
+class _Message(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    schema_version: int = SCHEMA_VERSION
+
+
+M = TypeVar("M", bound=_Message)
+
+
+class RawArticle(_Message):
+    """An article as the poller found it (topic ``news.articles.raw.v1``)."""
+
+    article_id: str
+    url: str
+    title: str = ""
+    text: str = ""
+    source: str = ""
+    feed: str = ""
+    lang: str | None = None
+    country: str | None = None
+    tags: tuple[str, ...] = ()
+    published: AwareDatetime | None = None
+    fetched: AwareDatetime
+
+
+class Topic(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    score: float = Field(ge=0.0, le=1.0)
+    evidence: tuple[str, ...] = ()
+
+
+class Actor(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    type: ActorType
+    country: str | None = None
+    mentions: int = 1
+    in_title: bool = False
+    salience: float = Field(ge=0.0, le=1.0)
+
+
+class Place(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    country: str | None = None
+
+
+class Tags(BaseModel):
+    """What the tagger says about one text: the part of a tagged article the tagger owns."""
+
+    model_config = ConfigDict(frozen=True)
+
+    topics: tuple[Topic, ...] = ()
+    actors: tuple[Actor, ...] = ()
+    places: tuple[Place, ...] = ()
+    lang: str | None = None
+    tagged_by: str = "en"
+
+
+class TaggedArticle(RawArticle):
+    """A raw article plus tags (topic ``news.articles.tagged.v1``)."""
+
+    topics: tuple[Topic, ...] = ()
+    actors: tuple[Actor, ...] = ()
+    places: tuple[Place, ...] = ()
+    story_id: str
+    tagged: AwareDatetime
+
+    @classmethod
+    def from_raw(
+        cls, raw: RawArticle, tags: Tags, story_id: str, tagged: datetime
+    ) -> TaggedArticle:
+        return cls(
+            **raw.model_dump(exclude={"schema_version", "lang"}),
+            lang=raw.lang or tags.lang,
+            topics=tags.topics,
+            actors=tags.actors,
+            places=tags.places,
+            story_id=story_id,
+            tagged=tagged,
+        )
+
+
+def decode(model: type[M], payload: bytes) -> M:
+    """Parse a message payload or raise :class:`SchemaError` naming what is wrong."""
+    try:
+        return model.model_validate_json(payload)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "payload"
+        raise SchemaError(f"not a valid {model.__name__}: {where}: {first['msg']}") from exc
+
+
+def encode(message: BaseModel) -> bytes:
+    return message.model_dump_json(exclude_none=True).encode()
+
+
+def canonical_url(url: str) -> str:
+    """The URL that identifies an article: lower-case scheme and host, no default port, no
+    fragment, no tracking parameters; remaining query parameters keep their order."""
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    if parts.port and _DEFAULT_PORTS.get(scheme) != parts.port:
+        host = f"{host}:{parts.port}"
+    query = urlencode(
+        [
+            (k, v)
+            for k, v in parse_qsl(parts.query, keep_blank_values=True)
+            if k.lower() not in TRACKING_PARAMS and not k.lower().startswith(TRACKING_PREFIXES)
+        ]
+    )
+    return urlunsplit((scheme, host, parts.path or "/", query, ""))
+
+
+def article_id(url: str) -> str:
+    """Stable id of an article: 32 hex digits of the SHA-256 of its canonical URL."""
+    return hashlib.sha256(canonical_url(url).encode()).hexdigest()[:32]
