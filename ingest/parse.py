@@ -1,0 +1,223 @@
+"""Feed bytes + response headers -> :class:`RawArticle` s (pure: no I/O, ``now`` passed in).
+
+RSS 0.9x/1.0/2.0 and Atom go through feedparser; JSON Feed through :mod:`ingest.jsonfeed`.
+
+Documents whose DOCTYPE declares entities (billion laughs, external entities) are refused
+before feedparser sees them. ``bozo`` becomes a warning; bozo with no entries is an error.
+"""
+
+from __future__ import annotations
+
+import calendar
+import codecs
+import logging
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import feedparser
+
+from ingest.jsonfeed import looks_like_json_feed, parse_json_feed
+from ingest.kinds import ErrorKind
+from ingest.text import html_to_text, one_line, plain_title
+from newsmon.config import FeedConfig
+from newsmon.schema import RawArticle, article_id
+
+log = logging.getLogger(__name__)
+
+FUTURE_TOLERANCE = timedelta(days=1)
+_COMMENT_OR_PI = re.compile(r"<!--.*?(?:-->|$)|<\?.*?(?:\?>|$)", re.DOTALL)
+_ROOT_START = re.compile(r"<[A-Za-z_:]")
+_ENTITY_DECL = re.compile(r"<!ENTITY", re.IGNORECASE)
+_UTF_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+
+
+@dataclass(frozen=True)
+class ParsedFeed:
+    """Articles found in one feed document, and what went wrong on the way."""
+
+    articles: tuple[RawArticle, ...] = ()
+    title: str | None = None
+    language: str | None = None
+    entries: int = 0
+    bozo: bool = False
+    warnings: tuple[str, ...] = ()
+    error: ErrorKind | None = None
+    detail: str = ""
+    encoding: str | None = None
+    version: str | None = None
+
+
+def _decodings(body: bytes) -> list[str]:
+    """The document as text in every encoding it could plausibly be in: ASCII-compatible
+    (read as Latin-1) and, when NUL bytes suggest it, UTF-16/32 of either byte order."""
+    for bom, encoding in _UTF_BOMS:
+        if body.startswith(bom):
+            return [body[len(bom) :].decode(encoding, errors="replace")]
+    texts = [body.decode("latin-1")]
+    if b"\x00" in body[:1024]:
+        for encoding in ("utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be"):
+            texts.append(body.decode(encoding, errors="replace"))
+    return texts
+
+
+def entity_declaration(body: bytes) -> str | None:
+    """Why the document is unsafe to parse (it declares entities in its prolog), or None."""
+    for text in _decodings(body):
+        text = _COMMENT_OR_PI.sub("", text)
+        root = _ROOT_START.search(text)
+        prolog = text[: root.start()] if root else text
+        if "<!DOCTYPE" in prolog.upper() and _ENTITY_DECL.search(prolog):
+            return "DOCTYPE declares entities (entity expansion refused)"
+    return None
+
+
+def parse_feed(
+    body: bytes,
+    headers: Mapping[str, str],
+    feed: FeedConfig,
+    now: datetime,
+    final_url: str | None = None,
+) -> ParsedFeed:
+    """Parse one fetched document; ``now`` is when it was fetched (aware UTC)."""
+    unsafe = entity_declaration(body)
+    if unsafe:
+        return ParsedFeed(error=ErrorKind.UNSAFE_XML, detail=unsafe)
+    base = final_url or str(feed.url)
+    response_headers = {k.lower(): v for k, v in headers.items()}
+    response_headers.setdefault("content-location", base)
+    response_headers.setdefault("content-type", "application/xml")
+    if looks_like_json_feed(body, response_headers.get("content-type")):
+        parsed: Any = parse_json_feed(body)
+    else:
+        parsed = feedparser.parse(body, response_headers=response_headers, sanitize_html=True)
+    return _build(parsed, feed, base, now)
+
+
+def _build(parsed: Any, feed: FeedConfig, base: str, now: datetime) -> ParsedFeed:
+    meta = parsed.get("feed", {})
+    title = one_line(plain_title(meta.get("title", ""), meta.get("title_detail", {}).get("type")))
+    language = _language(feed.language or meta.get("language"))
+    warnings: list[str] = []
+    bozo = bool(parsed.get("bozo"))
+    if bozo:
+        warnings.append(f"bozo: {_bozo_message(parsed)}")
+    entries = list(parsed.get("entries", []))
+    result = ParsedFeed(
+        title=title or None, language=language, entries=len(entries), bozo=bozo,
+        encoding=parsed.get("encoding"), version=parsed.get("version") or None,
+    )
+    if not entries and not result.version:
+        detail = _bozo_message(parsed) if bozo else "not a feed (no RSS/Atom/RDF root)"
+        return _with(result, warnings, error=ErrorKind.PARSE, detail=detail)
+    source = feed.name or title or urlsplit(base).hostname or base
+    context = _Context(feed=feed, base=base, source=source, language=language, now=now)
+    articles: dict[str, RawArticle] = {}
+    for entry in entries:
+        article = _article(entry, context, warnings)
+        if article is not None:
+            articles.setdefault(article.article_id, article)
+    if bozo and not articles:
+        return _with(result, warnings, error=ErrorKind.PARSE, detail=_bozo_message(parsed))
+    return _with(result, warnings, articles=tuple(articles.values()))
+
+
+def _with(result: ParsedFeed, warnings: list[str], **changes: Any) -> ParsedFeed:
+    return replace(result, warnings=tuple(warnings), **changes)
+
+
+def _bozo_message(parsed: Any) -> str:
+    exc = parsed.get("bozo_exception")
+    return (f"{type(exc).__name__}: {exc}" if exc else "malformed feed")[:300]
+
+
+def _language(value: str | None) -> str | None:
+    """Primary language subtag, lower case: ``en-GB`` -> ``en``."""
+    if not value:
+        return None
+    primary = re.split(r"[-_\s]", value.strip(), maxsplit=1)[0].lower()
+    return primary or None
+
+
+@dataclass(frozen=True)
+class _Context:
+    feed: FeedConfig
+    base: str
+    source: str
+    language: str | None
+    now: datetime
+
+
+def _article(entry: Any, ctx: _Context, warnings: list[str]) -> RawArticle | None:
+    url = entry_url(entry, ctx.base)
+    if url is None:
+        warnings.append(f"entry without a usable link skipped: {entry.get('title', '')[:80]!r}")
+        return None
+    published = _published(entry, ctx.now, warnings)
+    return RawArticle(
+        article_id=article_id(url),
+        url=url,
+        title=plain_title(entry.get("title", ""), entry.get("title_detail", {}).get("type")),
+        text=entry_text(entry),
+        source=ctx.source,
+        feed=str(ctx.feed.url),
+        lang=_language(entry.get("language")) or ctx.language,
+        country=ctx.feed.country,
+        tags=ctx.feed.tags,
+        published=published,
+        fetched=ctx.now,
+    )
+
+
+def entry_url(entry: Any, base: str) -> str | None:
+    """The entry's absolute http(s) link: its ``link``, else a permalink GUID."""
+    candidates = [entry.get("link")]
+    if entry.get("guidislink"):
+        candidates.append(entry.get("id"))
+    for candidate in candidates:
+        if not candidate:
+            continue
+        url = urljoin(base, str(candidate).strip())
+        if urlsplit(url).scheme in ("http", "https") and urlsplit(url).hostname:
+            return url
+    return None
+
+
+def entry_text(entry: Any) -> str:
+    """Plain text of the entry's content, else of its summary (paragraphs as newlines)."""
+    for item in entry.get("content", []) or []:
+        value = item.get("value", "")
+        if value.strip():
+            return _to_text(value, item.get("type"))
+    summary = entry.get("summary", "")
+    return _to_text(summary, entry.get("summary_detail", {}).get("type")) if summary else ""
+
+
+def _to_text(value: str, content_type: str | None) -> str:
+    if content_type == "text/plain":
+        return value.strip()
+    return html_to_text(value)
+
+
+def _published(entry: Any, now: datetime, warnings: list[str]) -> datetime | None:
+    """Publication time as aware UTC; None if missing; a time beyond ``now`` + 1 day is
+    clamped to ``now`` with a warning."""
+    struct = entry.get("published_parsed") or entry.get("updated_parsed")
+    if not struct:
+        return None
+    try:
+        when = datetime.fromtimestamp(calendar.timegm(struct), tz=UTC)
+    except (OverflowError, ValueError, OSError):
+        return None
+    if when > now + FUTURE_TOLERANCE:
+        warnings.append(f"future date {when.isoformat()} clamped to fetch time")
+        return now
+    return when

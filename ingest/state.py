@@ -1,0 +1,153 @@
+"""What the poller remembers between runs, in SQLite (``ingest.sqlite3``, WAL).
+
+Per feed: validators for conditional GET, outcome of the last poll, failure count and the
+next poll time. Per article: that it was durably published. The poller marks articles seen
+only after ``bus.flush()`` returned, so a crash means a re-poll, never a loss.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, fields
+from datetime import UTC, datetime
+from pathlib import Path
+
+STATE_FILE = "ingest.sqlite3"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS feeds (
+    url TEXT PRIMARY KEY,
+    etag TEXT,
+    last_modified TEXT,
+    body_hash TEXT,
+    last_polled TEXT,
+    last_success TEXT,
+    last_status TEXT,
+    last_error TEXT,
+    error_kind TEXT,
+    consecutive_failures INTEGER NOT NULL DEFAULT 0,
+    items_seen INTEGER NOT NULL DEFAULT 0,
+    next_poll TEXT,
+    moved_to TEXT,
+    warning TEXT
+);
+CREATE TABLE IF NOT EXISTS seen (
+    article_id TEXT PRIMARY KEY,
+    feed_url TEXT NOT NULL,
+    first_seen TEXT NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True)
+class FeedRecord:
+    """The stored state of one feed (timestamps are aware UTC)."""
+
+    url: str
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+    last_polled: datetime | None = None
+    last_success: datetime | None = None
+    last_status: str | None = None
+    last_error: str | None = None
+    error_kind: str | None = None
+    consecutive_failures: int = 0
+    items_seen: int = 0
+    next_poll: datetime | None = None
+    moved_to: str | None = None
+    warning: str | None = None
+
+
+_COLUMNS = tuple(f.name for f in fields(FeedRecord))
+_TIMES = frozenset({"last_polled", "last_success", "next_poll"})
+
+
+def _to_db(name: str, value: object) -> object:
+    if name in _TIMES and isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat()
+    return value
+
+
+def _from_db(name: str, value: object) -> object:
+    if name in _TIMES and isinstance(value, str):
+        return datetime.fromisoformat(value).astimezone(UTC)
+    return value
+
+
+class FeedState:
+    """SQLite-backed feed and seen-article state; safe to share between threads."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA busy_timeout=5000")
+        self._db.executescript(_SCHEMA)
+
+    @classmethod
+    def in_dir(cls, data_dir: Path) -> FeedState:
+        return cls(Path(data_dir) / STATE_FILE)
+
+    def get(self, url: str) -> FeedRecord:
+        """The stored record of ``url``, or a fresh one if the feed was never polled."""
+        with self._lock:
+            row = self._db.execute(
+                f"SELECT {', '.join(_COLUMNS)} FROM feeds WHERE url = ?", (url,)
+            ).fetchone()
+        if row is None:
+            return FeedRecord(url=url)
+        values = {n: _from_db(n, v) for n, v in zip(_COLUMNS, row, strict=True)}
+        return FeedRecord(**values)  # type: ignore[arg-type]
+
+    def records(self) -> list[FeedRecord]:
+        """Every stored feed record (for ``feeds status``), ordered by URL."""
+        with self._lock:
+            urls = [r[0] for r in self._db.execute("SELECT url FROM feeds ORDER BY url")]
+        return [self.get(url) for url in urls]
+
+    def save(self, record: FeedRecord) -> None:
+        values = [_to_db(n, getattr(record, n)) for n in _COLUMNS]
+        marks = ", ".join("?" for _ in _COLUMNS)
+        with self._lock:
+            self._db.execute(
+                f"INSERT OR REPLACE INTO feeds ({', '.join(_COLUMNS)}) VALUES ({marks})", values
+            )
+
+    def unseen(self, article_ids: Iterable[str]) -> set[str]:
+        """The ids among ``article_ids`` that were never marked seen."""
+        ids = list(dict.fromkeys(article_ids))
+        seen: set[str] = set()
+        with self._lock:
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                marks = ", ".join("?" for _ in chunk)
+                rows = self._db.execute(
+                    f"SELECT article_id FROM seen WHERE article_id IN ({marks})", chunk
+                )
+                seen.update(r[0] for r in rows)
+        return set(ids) - seen
+
+    def mark_seen(self, items: Iterable[tuple[str, str]], now: datetime) -> None:
+        """Record ``(article_id, feed_url)`` pairs as durably published."""
+        stamp = now.astimezone(UTC).isoformat()
+        with self._lock:
+            self._db.execute("BEGIN")
+            try:
+                self._db.executemany(
+                    "INSERT OR IGNORE INTO seen (article_id, feed_url, first_seen) VALUES (?,?,?)",
+                    [(aid, feed, stamp) for aid, feed in items],
+                )
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
