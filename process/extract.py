@@ -1,0 +1,107 @@
+"""spaCy ``Doc`` → :class:`Candidate` list. The only module besides ``tagger`` that reads spaCy
+objects; everything after this works on plain data."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from spacy.tokens import Doc, Span
+
+from .gazetteer import Gazetteer, Hit
+from .headline import is_headline_cased
+from .mentions import Candidate
+from .normalize import fold
+from .roles import role_of
+
+NER_LABELS = frozenset({"PERSON", "ORG", "GPE", "LOC", "FAC", "NORP"})
+STATEISH = frozenset({"demonym", "capital"})
+
+
+def candidates(doc: Doc, title_len: int, gaz: Gazetteer) -> list[Candidate]:
+    """Gazetteer matches first; NER entities fill in what the gazetteer does not know."""
+    headline_ranges = _headline_ranges(doc.text, title_len)
+    gaz_spans = list(_gazetteer_spans(doc, gaz))
+    kept_gaz, ents = _merge(gaz_spans, [e for e in doc.ents if e.label_ in NER_LABELS])
+    found = [_candidate(span, hits, "", title_len, headline_ranges) for span, hits in kept_gaz]
+    found += [_candidate(e, (), e.label_, title_len, headline_ranges) for e in ents]
+    return sorted(found, key=lambda c: c.start)
+
+
+def _gazetteer_spans(doc: Doc, gaz: Gazetteer) -> Iterator[tuple[Span, tuple[Hit, ...]]]:
+    folded = [fold(t.text) for t in doc]
+    i = 0
+    while i < len(doc):
+        for size in range(min(gaz.max_len, len(doc) - i), 0, -1):
+            hits = gaz.lookup_tokens(folded[i : i + size])
+            if hits and any(t.text[:1].isupper() for t in doc[i : i + size]):
+                yield doc[i : i + size], tuple(hits)
+                i += size
+                break
+        else:
+            i += 1
+
+
+def _merge(
+    gaz_spans: list[tuple[Span, tuple[Hit, ...]]], ents: list[Span]
+) -> tuple[list[tuple[Span, tuple[Hit, ...]]], list[Span]]:
+    """Drop entities that overlap a gazetteer match, unless the entity is a longer organisation
+    that merely contains a state name ("Bank of Mexico"): then the match goes."""
+    kept_ents: list[Span] = []
+    dropped: set[int] = set()
+    for ent in ents:
+        overlapping = [
+            k for k, (s, _) in enumerate(gaz_spans) if s.start < ent.end and ent.start < s.end
+        ]
+        if not overlapping:
+            kept_ents.append(ent)
+        elif ent.label_ in ("ORG", "FAC") and all(
+            _stateish(gaz_spans[k][1]) and len(gaz_spans[k][0]) < len(ent) for k in overlapping
+        ):
+            kept_ents.append(ent)
+            dropped.update(overlapping)
+    return [g for k, g in enumerate(gaz_spans) if k not in dropped], kept_ents
+
+
+def _stateish(hits: tuple[Hit, ...]) -> bool:
+    return all(
+        h.kind in STATEISH or (h.actor is not None and h.actor.type == "state") for h in hits
+    )
+
+
+def _candidate(
+    span: Span,
+    hits: tuple[Hit, ...],
+    label: str,
+    title_len: int,
+    headline_ranges: list[tuple[int, int]],
+) -> Candidate:
+    start = span.start_char
+    before = span.doc[max(0, span.start - 4) : span.start].text
+    return Candidate(
+        tokens=_name_tokens(span),
+        label=label,
+        start=start,
+        in_title=start < title_len,
+        headline=any(a <= start < b for a, b in headline_ranges),
+        role=role_of(span.root),
+        preceding=before,
+        hits=hits,
+    )
+
+
+def _name_tokens(span: Span) -> tuple[str, ...]:
+    """Span words without white space and a trailing possessive ("ABC News'" → ABC News)."""
+    words = [t.text for t in span if not t.is_space]
+    while words and words[-1] in ("'", "\u2019", "'s", "\u2019s", "-", "/", "|"):
+        words.pop()
+    return tuple(words)
+
+
+def _headline_ranges(text: str, title_len: int) -> list[tuple[int, int]]:
+    ranges, offset = [], 0
+    for line in text.split("\n"):
+        end = offset + len(line)
+        if is_headline_cased(line):
+            ranges.append((offset, end))
+        offset = end + 1
+    return ranges

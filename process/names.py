@@ -1,0 +1,67 @@
+"""Name rules over plain strings: honorifics, surname resolution, places that look like people."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterable, Mapping
+
+from .normalize import fold, strip_possessive
+
+HONORIFICS = frozenset(
+    """sir dame lord lady mr mr. mrs mrs. ms ms. dr dr. prof prof. president pm premier
+    chancellor minister secretary senator sen. rep. representative gov. governor general gen.
+    spokesman spokeswoman spokesperson ambassador envoy king queen prince princess sheikh emir
+    pope cardinal archbishop mayor chairman chairwoman speaker adviser advisor aide representatives
+    senators rep congressman congresswoman""".split()
+)
+
+
+def clean_person_name(tokens: Iterable[str]) -> tuple[str, ...]:
+    """Strip leading honorifics and role words and a trailing possessive: "Sir Keir Starmer's"
+    → ("Keir", "Starmer")."""
+    words = [strip_possessive(t) for t in tokens if t.strip() and t not in ("'s", "\u2019s")]
+    while len(words) > 1 and fold(words[0]) in HONORIFICS:
+        words.pop(0)
+    return tuple(words)
+
+
+def resolve_surnames(names: Iterable[str]) -> dict[str, str]:
+    """Map each short name to the one longer name in ``names`` that it abbreviates.
+
+    "Jayapal" → "Pramila Jayapal" when that full name occurs in the same article (surname),
+    else a single first name ("Roman" → "Roman Abramovich"). A short name that could be either
+    of two people is left alone; chains resolve to the longest name (Biden → Joe R. Biden).
+    """
+    unique = list(dict.fromkeys(n for n in names if n.strip()))
+    mapping: dict[str, str] = {}
+    for short in unique:
+        target = _unique_root(short, unique, _ends_with) or _unique_root(short, unique, _first_is)
+        if target:
+            mapping[short] = target
+    return mapping
+
+
+def _ends_with(full: list[str], short: list[str]) -> bool:
+    return len(full) > len(short) and full[-len(short) :] == short
+
+
+def _first_is(full: list[str], short: list[str]) -> bool:
+    return len(short) == 1 and len(full) > 1 and full[0] == short[0]
+
+
+def _unique_root(
+    short: str, names: list[str], match: Callable[[list[str], list[str]], bool]
+) -> str:
+    words = fold(short).split()
+    longer = [n for n in names if match(fold(n).split(), words)]
+    roots = {max((m for m in longer if _ends_with(fold(m).split(), fold(n).split()) or m == n),
+                 key=lambda m: len(m.split())) for n in longer}
+    return roots.pop() if len(roots) == 1 else ""
+
+
+def is_place_name(text: str, place_names: Collection[str]) -> bool:
+    """A span NER calls a person but the article (or the gazetteer) knows as a place."""
+    return fold(text) in place_names
+
+
+def apply_mapping(name: str, mapping: Mapping[str, str]) -> str:
+    return mapping.get(name, name)

@@ -1,0 +1,175 @@
+"""Candidates → actor and place mentions (pure).
+
+Rules: gazetteer names are canonical; headline-cased spans are trimmed and, if unknown, must be
+confirmed by the body; weak aliases need their strong alias or role title in the article;
+demonyms and capitals stand for their state only where it acts, capitals are places otherwise;
+a state named as a location ("talks in Turkey") is a place there; news outlets are not actors;
+a surname resolves to the full name seen in the same article.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Collection, Sequence
+from dataclasses import replace
+
+from .gazetteer import ActorEntry, Gazetteer, Hit
+from .headline import trim_headline_tokens
+from .mentions import ActorMention, Candidate, PlaceMention
+from .names import clean_person_name, resolve_surnames
+from .normalize import fold
+from .roles import ACTING
+
+UNKNOWN_TYPES = {"PERSON": "person", "ORG": "organization"}
+PLACE_LABELS = frozenset({"GPE", "LOC", "FAC"})
+Resolved = tuple[list[ActorMention], list[PlaceMention]]
+
+
+def resolve(
+    cands: Sequence[Candidate],
+    gaz: Gazetteer,
+    lower_vocab: Collection[str],
+    unknown_names: bool = True,
+) -> Resolved:
+    """Actor and place mentions; ``unknown_names=False`` keeps only gazetteer names (for text
+    the NER model was not trained on, such as non-English articles)."""
+    cands = [_trimmed(c, gaz, lower_vocab) for c in cands]
+    present = _strong_actors(cands)
+    actors: list[ActorMention] = []
+    places: list[PlaceMention] = []
+    unknown: list[Candidate] = []
+    for cand in cands:
+        if cand.hits:
+            hit = choose_hit(cand, present)
+            if hit is not None:
+                _add_known(cand, hit, actors, places)
+                continue
+            if cand.label != "PERSON":
+                continue
+        if cand.tokens and unknown_names and _name_like(cand):
+            unknown.append(cand)
+    _add_unknown(_confirmed(unknown), gaz, actors, places)
+    return actors, places
+
+
+def _name_like(cand: Candidate) -> bool:
+    """Not a journalist's credit and not "a former Marine" (names take no indefinite article)."""
+    before = cand.preceding.lower().split()[-2:]
+    odd = any(c in cand.text for c in "/|@") or cand.text.endswith(".") or cand.text.islower()
+    return cand.role != "reporter" and not odd and not ({"a", "an"} & set(before))
+
+
+def _trimmed(cand: Candidate, gaz: Gazetteer, lower_vocab: Collection[str]) -> Candidate:
+    if not cand.headline or cand.hits:
+        return cand
+    tokens = trim_headline_tokens(cand.tokens, lambda s: bool(gaz.lookup(s)), lower_vocab)
+    hits = tuple(gaz.lookup(" ".join(tokens))) if tokens else ()
+    return Candidate(tokens, cand.label, cand.start, cand.in_title, True, cand.role,
+                     cand.preceding, hits)
+
+
+def _strong_actors(cands: Sequence[Candidate]) -> set[str]:
+    return {
+        h.actor.name for c in cands for h in c.hits if h.actor is not None and h.kind == "alias"
+    }
+
+
+def choose_hit(cand: Candidate, present: Collection[str]) -> Hit | None:
+    """The meaning of a gazetteer match in context, or None when it means nothing here."""
+    for kind in ("alias", "capital", "demonym", "place"):
+        for hit in cand.hits:
+            if hit.kind == kind:
+                return hit
+    for hit in cand.hits:
+        if hit.kind == "weak" and hit.actor is not None and _weak_ok(hit.actor, cand, present):
+            return hit
+    return None
+
+
+def _weak_ok(entry: ActorEntry, cand: Candidate, present: Collection[str]) -> bool:
+    before = fold(cand.preceding)
+    return entry.name in present or any(before.endswith(fold(r)) for r in entry.roles)
+
+
+def _add_known(
+    cand: Candidate, hit: Hit, actors: list[ActorMention], places: list[PlaceMention]
+) -> None:
+    if hit.place is not None:
+        places.append(PlaceMention(hit.place.name, hit.place.country, cand.start))
+        return
+    entry = hit.actor
+    assert entry is not None
+    acting = cand.role in ACTING
+    if hit.kind == "capital" and not acting:
+        places.append(PlaceMention(entry.capitals[0], entry.country, cand.start))
+    elif hit.kind == "demonym" and not acting:
+        return
+    elif entry.type == "state" and hit.kind == "alias" and cand.role == "locative":
+        places.append(PlaceMention(entry.name, entry.country, cand.start))
+    else:
+        actors.append(_actor(entry, cand))
+
+
+def _actor(entry: ActorEntry, cand: Candidate) -> ActorMention:
+    return ActorMention(
+        entry.name, entry.type, entry.country, cand.role, cand.in_title, cand.start, True
+    )
+
+
+def _confirmed(unknown: Sequence[Candidate]) -> list[Candidate]:
+    """Unknown names from headline-cased lines count only if the body names them too."""
+    body = {fold(c.text) for c in unknown if not c.headline}
+    body_words = {w for name in body for w in name.split()}
+    return [c for c in unknown if not c.headline or fold(c.text) in body or
+            (len(c.tokens) == 1 and fold(c.text) in body_words)]
+
+
+def vote_labels(unknown: Sequence[Candidate]) -> list[Candidate]:
+    """One label per name in an article: the majority of its NER labels, where a surname of a
+    full PERSON name votes PERSON ("Jayapal" in the headline tagged GPE, PERSON in the body)."""
+    votes: dict[str, Counter[str]] = {}
+    for cand in unknown:
+        votes.setdefault(fold(cand.text), Counter())[cand.label] += 1
+    for cand in unknown:
+        if cand.label == "PERSON" and len(cand.tokens) > 1:
+            votes.setdefault(fold(cand.tokens[-1]), Counter())["PERSON"] += 1
+    winner = {name: c.most_common(1)[0][0] for name, c in votes.items()}
+    return [replace(c, label=winner.get(fold(c.text), c.label)) for c in unknown]
+
+
+def _add_unknown(
+    unknown: Sequence[Candidate],
+    gaz: Gazetteer,
+    actors: list[ActorMention],
+    places: list[PlaceMention],
+) -> None:
+    unknown = vote_labels(unknown)
+    people = [c for c in unknown if c.label == "PERSON"]
+    names = {id(c): " ".join(clean_person_name(c.tokens)) for c in people}
+    known = [m.name for m in actors if m.type == "person"]
+    short = resolve_surnames([*known, *(n for n in names.values() if n)])
+    for cand in unknown:
+        if gaz.is_source(cand.text) or (cand.label == "PERSON" and not names.get(id(cand))):
+            continue
+        if cand.label in PLACE_LABELS:
+            places.append(PlaceMention(_strip_the(cand.text), None, cand.start))
+        elif cand.label in UNKNOWN_TYPES:
+            name = _strip_the(names.get(id(cand)) or cand.text)
+            name = short.get(name, name)
+            entry = gaz.by_name.get(fold(name))
+            if entry is not None:
+                actors.append(_actor(entry, cand))
+            else:
+                actors.append(ActorMention(name, UNKNOWN_TYPES[cand.label], None, cand.role,
+                                           cand.in_title, cand.start, False))
+
+
+def _strip_the(text: str) -> str:
+    """Surface form of a joined token name: no leading "the", no trailing possessive, and
+    clitics/hyphens re-attached ("Mexico 's Institute" → "Mexico's Institute")."""
+    text = text.removeprefix("the ").removeprefix("The ")
+    text = re.sub(r" (['\u2019]s?)(?= |$)", r"\1", text).replace(" - ", "-")
+    for suffix in ("'s", "\u2019s"):
+        text = text.removesuffix(suffix)
+    return text

@@ -1,0 +1,132 @@
+"""What a mention does in its sentence, read off the dependency parse.
+
+Works on anything shaped like a spaCy ``Token`` (``dep_``, ``head``, ``text``, ``i``), so unit
+tests build a ``Doc`` with hand-written heads and deps instead of running a parser. Without a
+parse (``dep_`` empty) every mention is ``other``.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, Protocol
+
+Role = Literal["agent", "speaker", "proxy", "meet", "locative", "reporter", "other"]
+ACTING: frozenset[Role] = frozenset({"agent", "speaker", "proxy", "meet"})
+
+SPEECH_VERBS = frozenset(
+    """say says said saying tell tells told state states stated announce announces announced
+    declare declares declared warn warns warned urge urges urged insist insists insisted
+    claim claims claimed add adds added note notes noted emphasize emphasizes emphasized
+    emphasise emphasised stress stresses stressed reject rejects rejected demand demands
+    demanded propose proposes proposed call calls called confirm confirms confirmed deny
+    denies denied accuse accuses accused write writes wrote post posts posted tweet tweeted
+    argue argues argued suggest suggests suggested respond responds responded reply replies
+    replied ask asks asked admit admits admitted acknowledge acknowledges acknowledged
+    predict predicts predicted signal signals signaled signalled vow vows vowed""".split()
+)
+MEETING_WORDS = frozenset(
+    """meet meets met meeting talk talks talked negotiate negotiates negotiated negotiations
+    speak speaks spoke call calls called phone summit conversation discuss discussed
+    discusses agreement agreed deal""".split()
+)
+MOTION_WORDS = frozenset(
+    """travel travels travelled traveled trip visit visits visited go goes went come came
+    fly flew arrive arrived return returned head headed back deliveries supplies aid""".split()
+)
+GOVERNMENT_NOUNS = frozenset(
+    """forces troops army military officials official government authorities negotiators
+    delegation delegations diplomats ministry side leadership administration navy
+    parliament regime command intelligence soldiers soldier jets drones""".split()
+)
+#: Nouns of action: "Qatari mediation", "Russian offensive", "Ukrainian proposal".
+ACTION_NOUNS = frozenset(
+    """mediation offensive counteroffensive attack attacks strike strikes invasion proposal
+    proposals demands demand plan initiative retreat withdrawal shelling bombardment
+    incursion incursions""".split()
+)
+#: Verbs whose subject is the journalist, not an actor ("X contributed to this report").
+REPORTER_VERBS = frozenset("contributed contributing reports reporting reported".split())
+BE_VERBS = frozenset("is are was were be been being 's".split())
+LOCATIVE_PREPS = frozenset("in at into inside across throughout near within around".split())
+
+
+class TokenLike(Protocol):
+    @property
+    def dep_(self) -> str: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def i(self) -> int: ...
+    @property
+    def head(self) -> TokenLike: ...
+
+
+def role_of(root: TokenLike) -> Role:
+    """The role of the mention whose syntactic root is ``root``."""
+    token = _chain_top(root)
+    dep, head = token.dep_, token.head
+    if dep == "nsubj":
+        return _subject_role(head)
+    if dep == "pobj" and head.dep_ == "agent":
+        return "reporter" if head.head.text.lower() in REPORTER_VERBS else "agent"
+    if dep == "dobj" and head.text.lower() in MEETING_WORDS:
+        return "meet"
+    if dep == "pobj":
+        return _object_role(head)
+    if dep in ("amod", "compound", "poss"):
+        return _modifier_role(token)
+    return "other"
+
+
+def _chain_top(token: TokenLike) -> TokenLike:
+    """Follow conjunctions and appositions to the first item of the list."""
+    seen = 0
+    while token.dep_ in ("conj", "appos") and token.head.i != token.i and seen < 12:
+        token, seen = token.head, seen + 1
+    return token
+
+
+def _subject_role(verb: TokenLike) -> Role:
+    word = verb.text.lower()
+    if word in REPORTER_VERBS and _is_report_credit(verb):
+        return "reporter"
+    if word in SPEECH_VERBS:
+        return "speaker"
+    if word in BE_VERBS:
+        return "agent" if _has_child(verb, "acomp") else "other"
+    return "agent"
+
+
+def _has_child(token: TokenLike, dep: str) -> bool:
+    return any(c.dep_ == dep for c in getattr(token, "children", ()))
+
+
+def _is_report_credit(verb: TokenLike) -> bool:
+    """"contributed to this report", "reports:" (a byline), "reporting by"."""
+    following = [c.text.lower() for c in getattr(verb, "rights", ())][:4]
+    return verb.text.lower() != "reported" or not following or following[0] in (":", "from")
+
+
+def _object_role(prep: TokenLike) -> Role:
+    word = prep.text.lower()
+    governor = prep.head.text.lower()
+    if word == "with" and governor in MEETING_WORDS:
+        return "meet"
+    if word in LOCATIVE_PREPS or (word in ("to", "from") and governor in MOTION_WORDS):
+        return "locative"
+    return "other"
+
+
+def _modifier_role(token: TokenLike) -> Role:
+    """"Russian forces attacked", "Russia's delegation said": the state acts through them."""
+    noun = token.head
+    hops = 0
+    while noun.dep_ == "compound" and noun.head.i != noun.i and hops < 4:
+        noun, hops = noun.head, hops + 1
+    word = noun.text.lower()
+    if getattr(noun, "ent_type_", "") == "PERSON":
+        return "other"
+    if word in ACTION_NOUNS or (word in GOVERNMENT_NOUNS and noun.dep_ != "pobj"):
+        return "proxy"
+    if word in GOVERNMENT_NOUNS and noun.head.text.lower() in ("with", "by"):
+        return "proxy"
+    return "other"

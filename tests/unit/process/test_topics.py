@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from newsmon.schema import Actor
+from process.topics import TopicError, load_topics, parse_topic, score_topics
+
+ZELENSKY = Actor(name="Volodymyr Zelensky", type="person", country="UA", mentions=3, salience=0.8)
+RUSSIA = Actor(name="Russia", type="state", country="RU", mentions=2, salience=0.7)
+
+
+@pytest.fixture(scope="module")
+def topics():  # type: ignore[no-untyped-def]
+    return load_topics()
+
+
+def test_peace_talks_fires_with_evidence(topics) -> None:  # type: ignore[no-untyped-def]
+    found = score_topics(
+        topics,
+        "Zelensky invites Putin to Istanbul peace talks",
+        "Ukraine proposed a 30-day ceasefire; Russia said it was open to negotiations.",
+        [ZELENSKY, RUSSIA],
+    )
+    assert [t.name for t in found] == ["peace_talks"]
+    assert {"peace talks", "ceasefire"} <= set(found[0].evidence)
+    assert "Volodymyr Zelensky" in found[0].evidence
+    assert 0.5 <= found[0].score <= 1.0
+
+
+def test_gaza_ceasefire_does_not_fire(topics) -> None:  # type: ignore[no-untyped-def]
+    israel = Actor(name="Israel", type="state", country="IL", mentions=3, salience=0.8)
+    found = score_topics(
+        topics,
+        "Hamas and Israel agree Gaza ceasefire",
+        "Hamas released hostages in Gaza as the truce held; Israel said the ceasefire deal stands.",
+        [israel],
+    )
+    assert found == ()
+
+
+def test_armenia_azerbaijan_deal_does_not_fire(topics) -> None:  # type: ignore[no-untyped-def]
+    found = score_topics(
+        topics,
+        "Armenia and Azerbaijan sign peace deal",
+        "Armenia and Azerbaijan agreed a peace agreement; Russia, once the mediator, was absent.",
+        [RUSSIA],
+    )
+    assert found == ()
+
+
+def test_no_conflict_context_no_topic(topics) -> None:  # type: ignore[no-untyped-def]
+    found = score_topics(topics, "Union and employers agree truce", "A truce in the strike.", [])
+    assert found == ()
+
+
+def test_german_terms_fire(topics) -> None:  # type: ignore[no-untyped-def]
+    found = score_topics(
+        topics,
+        "Waffenstillstand: Russland und Ukraine nehmen Friedensgespräche auf",
+        "Kiew und Moskau verhandeln.",
+        [],
+    )
+    assert [t.name for t in found] == ["peace_talks"]
+
+
+def test_topic_file_errors_are_clear(tmp_path: Path) -> None:
+    with pytest.raises(TopicError, match="terms"):
+        parse_topic({"name": "x"}, "x.yaml")
+    with pytest.raises(TopicError, match="name"):
+        parse_topic({"name": "Bad Name", "terms": {"a": 1}}, "x.yaml")
+    with pytest.raises(TopicError, match="threshold"):
+        parse_topic({"name": "x", "terms": {"a": 1}, "threshold": 2}, "x.yaml")
+    with pytest.raises(TopicError, match="negative"):
+        parse_topic({"name": "x", "terms": {"a": -1}}, "x.yaml")
+    (tmp_path / "a.yaml").write_text("name: t\nterms: {truce: 1}\n", encoding="utf-8")
+    (tmp_path / "b.yaml").write_text("name: t\nterms: {truce: 1}\n", encoding="utf-8")
+    with pytest.raises(TopicError, match="duplicate"):
+        load_topics(tmp_path)
+
+
+def test_users_add_topics_as_files(tmp_path: Path) -> None:
+    (tmp_path / "grain.yaml").write_text(
+        "name: grain_deal\nthreshold: 0.3\nterms: {grain deal: 1.5, grain corridor: 1.5}\n",
+        encoding="utf-8",
+    )
+    found = score_topics(load_topics(tmp_path), "Grain deal extended", "The grain corridor.", [])
+    assert [t.name for t in found] == ["grain_deal"]
