@@ -1,0 +1,201 @@
+"""Kafka adapter of the :class:`~newsmon.bus.Bus` port (kafka-python 3.x).
+
+Producer: ``acks=all``, idempotent, delivery checked on :meth:`KafkaBus.flush`. Consumers: no
+auto-commit; the runtime commits after the handler succeeded. Vendor errors become
+:class:`TransientError` here so stage code never sees ``kafka``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.admin import NewTopic
+from kafka.errors import KafkaConfigurationError, KafkaError, TopicAlreadyExistsError
+
+from newsmon.bus import ALL_TOPICS, Record
+from newsmon.errors import ConfigError, TransientError
+
+log = logging.getLogger(__name__)
+
+
+def bootstrap_servers(url: str) -> list[str]:
+    """``kafka://h1:9092,h2:9092`` → ``["h1:9092", "h2:9092"]``."""
+    if not url.startswith("kafka://"):
+        raise ConfigError(f"not a kafka:// URL: {url!r}")
+    hosts = [h.strip() for h in url.removeprefix("kafka://").rstrip("/").split(",") if h.strip()]
+    if not hosts:
+        raise ConfigError(f"no broker in {url!r}")
+    return hosts
+
+
+class KafkaBus:
+    def __init__(
+        self, url: str, *, partitions: int = 3, prefix: str = "", client_id: str = "newsmon"
+    ) -> None:
+        self._servers = bootstrap_servers(url)
+        self._prefix = prefix
+        self._partitions = partitions
+        self._client_id = client_id
+        self._producer: KafkaProducer | None = None
+        self._pending: list[Any] = []
+
+    def _common(self) -> dict[str, Any]:
+        return {"bootstrap_servers": self._servers, "client_id": self._client_id}
+
+    def _get_producer(self) -> KafkaProducer:
+        if self._producer is None:
+            try:
+                self._producer = KafkaProducer(
+                    **self._common(),
+                    acks="all",
+                    enable_idempotence=True,
+                    linger_ms=5,
+                    compression_type="gzip",
+                    max_block_ms=10_000,
+                    request_timeout_ms=20_000,
+                    delivery_timeout_ms=60_000,
+                )
+            except KafkaConfigurationError as exc:
+                raise ConfigError(f"kafka producer settings: {exc}") from exc
+            except KafkaError as exc:
+                raise TransientError(f"kafka producer unavailable: {exc}") from exc
+        return self._producer
+
+    def publish(
+        self, topic: str, key: str | None, value: bytes, headers: Mapping[str, bytes] | None = None
+    ) -> None:
+        try:
+            future = self._get_producer().send(
+                self._prefix + topic,
+                value=value,
+                key=key.encode() if key is not None else None,
+                headers=list((headers or {}).items()),
+            )
+        except KafkaError as exc:
+            raise TransientError(f"kafka publish to {topic} failed: {exc}") from exc
+        self._pending.append(future)
+
+    def flush(self, timeout: float = 30.0) -> None:
+        if self._producer is None:
+            return
+        pending, self._pending = self._pending, []
+        try:
+            self._producer.flush(timeout=timeout)
+            for future in pending:
+                future.get(timeout=timeout)
+        except KafkaError as exc:
+            raise TransientError(f"kafka did not acknowledge {len(pending)} records: {exc}") from exc
+
+    def consumer(self, group: str, topics: Sequence[str]) -> KafkaBusConsumer:
+        return KafkaBusConsumer(
+            self._common(), self._prefix + group, [self._prefix + t for t in topics], self._prefix
+        )
+
+    def ensure_topics(self, topics: Sequence[str] = ALL_TOPICS) -> None:
+        try:
+            admin = KafkaAdminClient(**self._common())
+        except KafkaError as exc:
+            raise TransientError(f"kafka admin unavailable: {exc}") from exc
+        try:
+            existing = set(admin.list_topics())
+            new = [
+                NewTopic(self._prefix + t, num_partitions=self._partitions, replication_factor=1)
+                for t in topics
+                if self._prefix + t not in existing
+            ]
+            if new:
+                admin.create_topics(new)
+        except TopicAlreadyExistsError:
+            pass
+        except KafkaError as exc:
+            raise TransientError(f"creating topics failed: {exc}") from exc
+        finally:
+            admin.close()
+
+    def check(self) -> None:
+        try:
+            admin = KafkaAdminClient(**self._common(), request_timeout_ms=5000)
+            admin.list_topics()
+            admin.close()
+        except KafkaError as exc:
+            raise TransientError(f"kafka unreachable: {exc}") from exc
+
+    def close(self) -> None:
+        if self._producer is not None:
+            self._producer.close(timeout=10)
+            self._producer = None
+
+
+class KafkaBusConsumer:
+    def __init__(
+        self, common: dict[str, Any], group: str, topics: Sequence[str], prefix: str = ""
+    ) -> None:
+        self._prefix = prefix
+        self._topics = list(topics)
+        try:
+            self._consumer = KafkaConsumer(
+                *topics,
+                **common,
+                group_id=group,
+                enable_auto_commit=False,
+                auto_offset_reset="earliest",
+                max_poll_interval_ms=600_000,
+            )
+        except KafkaError as exc:
+            raise TransientError(f"kafka consumer unavailable: {exc}") from exc
+
+    def poll(self, max_records: int = 500, timeout: float = 1.0) -> list[Record]:
+        try:
+            batches = self._consumer.poll(timeout_ms=int(timeout * 1000), max_records=max_records)
+        except KafkaError as exc:
+            raise TransientError(f"kafka poll failed: {exc}") from exc
+        return [
+            Record(
+                topic=r.topic.removeprefix(self._prefix),
+                partition=r.partition,
+                offset=r.offset,
+                key=r.key.decode() if r.key is not None else None,
+                value=r.value,
+                headers=dict(r.headers or []),
+            )
+            for records in batches.values()
+            for r in records
+        ]
+
+    def commit(self) -> None:
+        try:
+            self._consumer.commit()
+        except KafkaError as exc:
+            raise TransientError(f"kafka commit failed: {exc}") from exc
+
+    def rewind(self) -> None:
+        try:
+            for tp in self._consumer.assignment():
+                committed = self._consumer.committed(tp)
+                if committed is None:
+                    self._consumer.seek_to_beginning(tp)
+                else:
+                    self._consumer.seek(tp, committed)
+        except KafkaError as exc:
+            raise TransientError(f"kafka rewind failed: {exc}") from exc
+
+    def lag(self) -> int:
+        """Records not yet committed by the group, over every partition of the topics."""
+        try:
+            parts = [
+                TopicPartition(topic, p)
+                for topic in self._topics
+                for p in (self._consumer.partitions_for_topic(topic) or ())
+            ]
+            if not parts:
+                return 0
+            ends = self._consumer.end_offsets(parts)
+            return sum(ends[tp] - (self._consumer.committed(tp) or 0) for tp in parts)
+        except KafkaError as exc:
+            raise TransientError(f"kafka lag query failed: {exc}") from exc
+
+    def close(self) -> None:
+        self._consumer.close(autocommit=False)

@@ -1,0 +1,150 @@
+"""``newsmon run``: every stage in one process, with the same stage code as the services.
+
+On the embedded default (``memory://`` bus) the hand-off is synchronous: the poller publishes
+a round of new articles and calls ``flush()``, which here drains process → index → alert before
+it returns. The poller marks items seen only after ``flush()`` returned, so an item is marked
+seen only once it was tagged, stored and matched: a crash at any moment re-polls instead of
+losing. With a Kafka URL the consuming stages run in threads against Kafka instead.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from newsmon.bus import Bus, Consumer, MemoryBus
+from newsmon.config import FeedConfig, Settings
+from newsmon.errors import TransientError
+from newsmon.runtime import Stage, consume_forever, drain
+from newsmon.store import ArticleStore
+from newsmon.wiring import make_bus, make_store
+
+log = logging.getLogger(__name__)
+
+
+class HandOffBus:
+    """A :class:`MemoryBus` whose ``flush`` runs the downstream stages to completion."""
+
+    def __init__(self, inner: MemoryBus) -> None:
+        self.inner = inner
+        self.stages: list[tuple[Stage, Consumer]] = []
+        self._draining = False
+
+    def attach(self, stages: Sequence[Stage], batch_size: int) -> None:
+        self._batch = batch_size
+        self.stages = [(s, self.inner.consumer(f"newsmon-{s.name}", s.topics)) for s in stages]
+
+    def publish(
+        self, topic: str, key: str | None, value: bytes, headers: Mapping[str, bytes] | None = None
+    ) -> None:
+        self.inner.publish(topic, key, value, headers)
+
+    def flush(self, timeout: float = 30.0) -> None:
+        if self._draining:  # a stage flushing its own output: nothing to wait for in memory
+            return
+        self._draining = True
+        try:
+            for stage, consumer in self.stages:
+                try:
+                    drain(stage, self, consumer, batch_size=self._batch)
+                except TransientError:
+                    consumer.rewind()
+                    raise
+        finally:
+            self._draining = False
+
+    def consumer(self, group: str, topics: Sequence[str]) -> Consumer:
+        return self.inner.consumer(group, topics)
+
+    def ensure_topics(self, topics: Sequence[str] = ()) -> None:
+        self.inner.ensure_topics(topics) if topics else self.inner.ensure_topics()
+
+    def check(self) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
+
+
+def build_stages(bus: Bus, store: ArticleStore, rules: Sequence[Any]) -> list[Stage]:
+    from alert.stage import AlertStage
+    from index.stage import IndexStage
+    from process.stage import ProcessStage
+    from process.tagger import Tagger
+
+    return [ProcessStage(bus, Tagger.load()), IndexStage(store), AlertStage(store, rules)]
+
+
+def run_all(
+    settings: Settings,
+    feeds: Sequence[FeedConfig],
+    rules: Sequence[Any],
+    stop: threading.Event,
+    *,
+    once: bool = False,
+) -> None:
+    from ingest.service import run_ingest
+
+    bus, store = make_bus(settings), make_store(settings)
+    store.ensure_schema()
+    bus.ensure_topics()
+    log.info("run feeds=%d rules=%d bus=%s store=%s", len(feeds), len(rules),
+             settings.bus, settings.store)
+    try:
+        if isinstance(bus, MemoryBus):
+            handoff = HandOffBus(bus)
+            handoff.attach(build_stages(handoff, store, rules), settings.batch_size)
+            run_ingest(settings, feeds, handoff, stop, once=once)
+        else:
+            _run_on_kafka(settings, feeds, bus, build_stages(bus, store, rules), stop, once)
+    finally:
+        bus.close()
+        store.close()
+
+
+def _run_on_kafka(
+    settings: Settings,
+    feeds: Sequence[FeedConfig],
+    bus: Bus,
+    stages: Sequence[Stage],
+    stop: threading.Event,
+    once: bool,
+) -> None:
+    """All stages in one process against real services: consumers in threads."""
+    from ingest.service import run_ingest
+
+    consumers = [bus.consumer(f"newsmon-{s.name}", s.topics) for s in stages]
+    if once:
+        run_ingest(settings, feeds, bus, stop, once=True)
+        for stage, consumer in zip(stages, consumers, strict=True):
+            _drain_until_caught_up(stage, bus, consumer, settings.batch_size)
+            consumer.close()
+        return
+    threads = [
+        threading.Thread(
+            target=consume_forever, args=(s, bus, c, stop),
+            kwargs={"batch_size": settings.batch_size}, name=f"stage-{s.name}", daemon=True,
+        )
+        for s, c in zip(stages, consumers, strict=True)
+    ]
+    for t in threads:
+        t.start()
+    run_ingest(settings, feeds, bus, stop)
+    for t in threads:
+        t.join(timeout=60)
+    for c in consumers:
+        c.close()
+
+
+def _drain_until_caught_up(
+    stage: Stage, bus: Bus, consumer: Consumer, batch_size: int, timeout: float = 120.0
+) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        drain(stage, bus, consumer, batch_size=batch_size)
+        if consumer.lag() == 0:
+            return
+    raise TransientError(f"stage {stage.name} did not catch up within {timeout:.0f}s")

@@ -1,0 +1,148 @@
+"""The one consume loop every consuming stage runs, and graceful shutdown.
+
+A stage handles a batch of records and returns the records it could never handle (with the
+reason). The loop then dead-letters those, flushes what the stage published, and only then
+commits. Failures are classified in one place:
+
+* :class:`PermanentError` for a record → dead-letter topic ``news.deadletter.v1`` and commit;
+* :class:`TransientError` for the batch → rewind to the last commit, back off (exponential,
+  jittered, capped) and retry; nothing is committed;
+* anything else is a bug: it propagates and the supervisor restarts the service.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import signal
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from types import FrameType
+from typing import Protocol
+
+from newsmon.bus import DEADLETTER_TOPIC, Bus, Consumer, Record
+from newsmon.errors import TransientError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    record: Record
+    error: str
+
+
+class Stage(Protocol):
+    name: str
+    topics: Sequence[str]
+
+    def handle(self, records: Sequence[Record]) -> list[DeadLetter]:
+        """Do the stage's work for a batch; return records that can never succeed."""
+
+
+@dataclass
+class Backoff:
+    """Exponential back-off with full jitter: 0.5 s, 1 s, 2 s, ... capped at ``cap``."""
+
+    base: float = 0.5
+    cap: float = 30.0
+    attempts: int = 0
+
+    def next_delay(self) -> float:
+        self.attempts += 1
+        ceiling = min(self.cap, self.base * 2 ** (self.attempts - 1))
+        return random.uniform(ceiling / 2, ceiling)
+
+    def reset(self) -> None:
+        self.attempts = 0
+
+
+def dead_letter(bus: Bus, stage: str, letter: DeadLetter, attempts: int = 1) -> None:
+    rec = letter.record
+    headers = {
+        **rec.headers,
+        "error": letter.error.encode()[:4000],
+        "stage": stage.encode(),
+        "attempts": str(attempts).encode(),
+        "source_topic": rec.topic.encode(),
+        "source_partition": str(rec.partition).encode(),
+        "source_offset": str(rec.offset).encode(),
+    }
+    bus.publish(DEADLETTER_TOPIC, rec.key, rec.value, headers)
+
+
+def process_batch(stage: Stage, bus: Bus, consumer: Consumer, records: Sequence[Record]) -> None:
+    """Handle one polled batch end to end; raises TransientError without committing."""
+    letters = stage.handle(records)
+    for letter in letters:
+        log.warning(
+            "dead-letter stage=%s topic=%s offset=%s key=%s error=%s",
+            stage.name, letter.record.topic, letter.record.offset, letter.record.key, letter.error,
+        )
+        dead_letter(bus, stage.name, letter)
+    bus.flush()
+    consumer.commit()
+
+
+def drain(stage: Stage, bus: Bus, consumer: Consumer, *, batch_size: int = 64) -> int:
+    """Process until a poll returns nothing; returns the number of records handled."""
+    total = 0
+    while records := consumer.poll(max_records=batch_size, timeout=0.2):
+        process_batch(stage, bus, consumer, records)
+        total += len(records)
+    return total
+
+
+def consume_forever(
+    stage: Stage,
+    bus: Bus,
+    consumer: Consumer,
+    stop: threading.Event,
+    *,
+    batch_size: int = 64,
+    poll_timeout: float = 1.0,
+    on_idle: Callable[[], None] | None = None,
+) -> None:
+    """The service loop: poll, handle, dead-letter, flush, commit, until ``stop`` is set."""
+    backoff = Backoff()
+    while not stop.is_set():
+        try:
+            records = consumer.poll(max_records=batch_size, timeout=poll_timeout)
+            if records:
+                process_batch(stage, bus, consumer, records)
+            elif on_idle is not None:
+                on_idle()
+            backoff.reset()
+        except TransientError as exc:
+            delay = backoff.next_delay()
+            log.warning(
+                "transient failure stage=%s attempt=%d retry_in=%.1fs error=%s",
+                stage.name, backoff.attempts, delay, exc,
+            )
+            _rewind_quietly(consumer)
+            stop.wait(delay)
+    log.info("stopping stage=%s", stage.name)
+
+
+def _rewind_quietly(consumer: Consumer) -> None:
+    try:
+        consumer.rewind()
+    except TransientError as exc:  # the next poll retries; positions are re-read on reconnect
+        log.warning("rewind failed error=%s", exc)
+
+
+def install_signal_handlers(stop: threading.Event) -> None:
+    """SIGTERM/SIGINT set ``stop``: the current batch finishes and commits, then we exit."""
+
+    def handler(signum: int, _frame: FrameType | None) -> None:
+        log.info("signal=%s received: finishing the current batch", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+
+
+def sleep_until(deadline: float, stop: threading.Event) -> None:
+    stop.wait(max(0.0, deadline - time.monotonic()))
