@@ -13,7 +13,15 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from newsmon.errors import ConfigError
@@ -33,7 +41,10 @@ class Settings(BaseSettings):
     )
 
     bus: str = Field("memory://", description="memory:// or kafka://host:9092[,host2:9092]")
-    store: str = Field("memory://", description="memory:// or http(s)://host:9200")
+    store: str = Field(
+        "", description="sqlite:///path.db (default: newsmon.db in data_dir), memory:// or "
+        "http(s)://host:9200"
+    )
     feeds: Path | None = Field(None, description="YAML list of feeds")
     rules: Path | None = Field(None, description="YAML list of alert rules")
     data_dir: Path = Field(default_factory=default_data_dir, description="state (seen items)")
@@ -49,6 +60,13 @@ class Settings(BaseSettings):
     allow_private_addresses: bool = Field(False, description="lift the SSRF guard")
     log_format: Literal["auto", "text", "json"] = "auto"
     log_level: str = "INFO"
+
+
+    @model_validator(mode="after")
+    def _embedded_store_in_data_dir(self) -> Settings:
+        if not self.store:
+            object.__setattr__(self, "store", f"sqlite://{self.data_dir / 'newsmon.db'}")
+        return self
 
 
 class FeedConfig(BaseModel):

@@ -27,11 +27,15 @@ def make_store(settings: Settings) -> ArticleStore:
     url = settings.store
     if url.startswith("memory://"):
         return MemoryStore()
+    if url.startswith("sqlite://"):
+        from newsmon.adapters.sqlite_store import SqliteStore
+
+        return SqliteStore.from_url(url)
     if url.startswith(("http://", "https://")):
         from index.layout import load_layout
         from newsmon.adapters.es_store import ElasticsearchStore
 
         return ElasticsearchStore(url, load_layout(settings.namespace))
     raise ConfigError(
-        f"NEWSMON_STORE: unsupported URL {url!r} (memory:// or http(s)://host:9200)"
+        f"NEWSMON_STORE: unsupported URL {url!r} (memory://, sqlite:///path.db or http(s)://host:9200)"
     )

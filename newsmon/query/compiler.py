@@ -91,9 +91,10 @@ def boolean(clauses: list[tuple[str, Node]]) -> Node | None:
     must = [n for occur, n in clauses if occur == MUST]
     should = [n for occur, n in clauses if occur == SHOULD]
     must_not = [n for occur, n in clauses if occur == MUST_NOT]
+    positive = [n for occur, n in clauses if occur != MUST_NOT]
     if not must and not should:
         must = [MatchAll()]
-    return BoolNode(must, should, must_not)
+    return BoolNode(must, should, must_not, positive)
 
 
 class Compiler:
@@ -265,7 +266,16 @@ class Compiler:
         term = _normalizer(kind)(leaf.text)
         if edits == 0:
             return self.pattern(field, kind, term, lambda t: t == term, label)
-        return self.pattern(field, kind, "", lambda t: within_edits(term, t, edits), label)
+
+        chars = frozenset(term)
+
+        def test(t: str) -> bool:
+            # each edit removes at most one distinct character: a cheap filter first
+            return len(chars.difference(t)) <= edits and within_edits(term, t, edits)
+
+        if kind == "text":
+            return TextPattern(field, "", test, label, near=(len(term), edits))
+        return self.pattern(field, kind, "", test, label)
 
     @staticmethod
     def pattern(field: str, kind: str, prefix: str, test: TermTest, label: str) -> Node:

@@ -20,7 +20,7 @@ POSITION_INCREMENT_GAP = 100  # Elasticsearch default between the values of a mu
 class AnalyzedText:
     """Token positions of one text field (all its values, with the position gap)."""
 
-    __slots__ = ("positions", "_sorted")
+    __slots__ = ("positions", "_sorted", "_by_length")
 
     def __init__(self, values: list[str]) -> None:
         self.positions: dict[str, list[int]] = {}
@@ -31,11 +31,21 @@ class AnalyzedText:
                 self.positions.setdefault(tok, []).append(base + offset)
             base += len(tokens) + POSITION_INCREMENT_GAP
         self._sorted: list[str] | None = None
+        self._by_length: dict[int, list[str]] | None = None
 
     def sorted_terms(self) -> list[str]:
         if self._sorted is None:
             self._sorted = sorted(self.positions)
         return self._sorted
+
+    def terms_near_length(self, length: int, slack: int) -> Iterator[str]:
+        """Distinct terms whose length is within ``slack`` of ``length``."""
+        if self._by_length is None:
+            self._by_length = {}
+            for term in self.positions:
+                self._by_length.setdefault(len(term), []).append(term)
+        for n in range(length - slack, length + slack + 1):
+            yield from self._by_length.get(n, ())
 
     def terms_from(self, prefix: str) -> Iterator[str]:
         """Distinct terms starting with ``prefix``, in sorted order."""

@@ -53,10 +53,18 @@ class MatchNone(Node):
 class BoolNode(Node):
     """Lucene BooleanQuery: all MUST, no MUST_NOT, and one SHOULD unless there is a MUST."""
 
-    __slots__ = ("must", "should", "must_not", "uses_now")
+    __slots__ = ("must", "should", "must_not", "positive", "uses_now")
 
-    def __init__(self, must: Iterable[Node], should: Iterable[Node], must_not: Iterable[Node]):
+    def __init__(
+        self,
+        must: Iterable[Node],
+        should: Iterable[Node],
+        must_not: Iterable[Node],
+        positive: Iterable[Node] | None = None,
+    ) -> None:
         self.must, self.should, self.must_not = tuple(must), tuple(should), tuple(must_not)
+        # MUST and SHOULD clauses in query order, for explanations
+        self.positive = tuple(positive) if positive is not None else (*self.must, *self.should)
         self.uses_now = any(n.uses_now for n in (*self.must, *self.should, *self.must_not))
 
     def match(self, doc: PreparedDoc, now_ms: int) -> bool:
@@ -68,7 +76,7 @@ class BoolNode(Node):
 
     def hits(self, doc: PreparedDoc, now_ms: int) -> list[str]:
         out: list[str] = []
-        for node in (*self.must, *self.should):
+        for node in self.positive:
             if node.match(doc, now_ms):
                 out.extend(node.hits(doc, now_ms))
         return out
@@ -156,18 +164,29 @@ def _assign(
 
 
 class TextPattern(Node):
-    """Any token of a text field passing ``test``; ``prefix`` narrows the candidates."""
+    """Any token of a text field passing ``test``. Candidates are narrowed by ``prefix`` or,
+    for fuzzy terms, by ``near`` = (length, slack)."""
 
-    __slots__ = ("field", "prefix", "test", "label")
+    __slots__ = ("field", "prefix", "test", "label", "near")
 
-    def __init__(self, field: str, prefix: str, test: TermTest, label: str) -> None:
+    def __init__(
+        self,
+        field: str,
+        prefix: str,
+        test: TermTest,
+        label: str,
+        near: tuple[int, int] | None = None,
+    ) -> None:
         self.field, self.prefix, self.test, self.label = field, prefix, test, label
+        self.near = near
 
     def _candidates(self, doc: PreparedDoc) -> Iterable[str]:
         text = doc.text(self.field)
         if text is None:
             return ()
-        return text.terms_from(self.prefix) if self.prefix else text.positions
+        if self.prefix:
+            return text.terms_from(self.prefix)
+        return text.terms_near_length(*self.near) if self.near else text.positions
 
     def match(self, doc: PreparedDoc, now_ms: int) -> bool:
         return any(self.test(t) for t in self._candidates(doc))

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from newsmon.query.errors import QueryError
 
 _UNSUPPORTED_REGEX = {"&": "intersection '&'", "~": "complement '~'", "<": "interval '<n-m>'"}
+_QUANTIFIERS = ("*", "+", "?")
 _REGEX_SHORTHAND = {
     "d": "[0-9]",
     "D": "[^0-9]",
@@ -73,7 +74,12 @@ class _RegexTranslator:
     def translate(self) -> str:
         out: list[str] = []
         while self.i < len(self.src):
-            out.append(self.step())
+            piece = self.step()
+            if piece in _QUANTIFIERS and out and out[-1] in _QUANTIFIERS:
+                # Elasticsearch collapses stacked quantifiers: (x+)? is x*, (x+)+ is x+
+                out[-1] = piece if piece == out[-1] else "*"
+            else:
+                out.append(piece)
         return "".join(out)
 
     def step(self) -> str:
@@ -144,23 +150,31 @@ def fuzzy_edits(spec: str, term: str, pos: int) -> int:
 
 
 def within_edits(a: str, b: str, k: int) -> bool:
-    """Optimal-string-alignment distance(a, b) <= k (a transposition counts as one edit)."""
-    if abs(len(a) - len(b)) > k:
+    """Optimal-string-alignment distance(a, b) <= k (a transposition counts as one edit).
+
+    Banded dynamic programme: only cells within ``k`` of the diagonal can stay within budget.
+    """
+    la, lb = len(a), len(b)
+    if abs(la - lb) > k:
         return False
     if a == b:
         return True
     if k == 0:
         return False
-    prev2: list[int] = []
-    prev = list(range(len(b) + 1))
-    for i in range(1, len(a) + 1):
-        cur = [i] + [0] * len(b)
-        for j in range(1, len(b) + 1):
-            cost = 0 if a[i - 1] == b[j - 1] else 1
-            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
-            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
-                cur[j] = min(cur[j], prev2[j - 2] + 1)
-        if min(cur) > k:
+    over = k + 1
+    before: list[int] = []
+    prev = [j if j <= k else over for j in range(lb + 1)]
+    for i in range(1, la + 1):
+        cur = [i if i <= k else over] + [over] * lb
+        ca, row_min = a[i - 1], cur[0]
+        for j in range(max(1, i - k), min(lb, i + k) + 1):
+            cb = b[j - 1]
+            best = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb))
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                best = min(best, before[j - 2] + 1)
+            cur[j] = best
+            row_min = min(row_min, best)
+        if row_min > k:
             return False
-        prev2, prev = prev, cur
-    return prev[-1] <= k
+        before, prev = prev, cur
+    return prev[lb] <= k
