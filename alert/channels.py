@@ -33,8 +33,13 @@ class LogChannel:
         actors = ", ".join(payload.get("actors", [])) or "-"
         log.warning(
             "ALERT rule=%s title=%r source=%s published=%s actors=%r matched=%r url=%s",
-            payload["rule"], payload["title"], payload.get("source"), payload.get("published"),
-            actors, payload.get("matched"), payload["url"],
+            payload["rule"],
+            payload["title"],
+            payload.get("source"),
+            payload.get("published"),
+            actors,
+            payload.get("matched"),
+            payload["url"],
         )
 
 

@@ -28,7 +28,9 @@ def compile_rules(configs: Sequence[RuleConfig]) -> list[Rule]:
             matcher = compile_query(cfg.query)
         except QueryError as exc:
             raise ConfigError(f"rule {cfg.name!r}: bad query {cfg.query!r}: {exc}") from exc
-        rules.append(Rule(cfg.name, cfg.query, matcher, tuple(make_channel(c) for c in cfg.channels)))
+        rules.append(
+            Rule(cfg.name, cfg.query, matcher, tuple(make_channel(c) for c in cfg.channels))
+        )
     return rules
 
 

@@ -43,6 +43,8 @@ class IndexStage:
         self.duplicates += len(result.duplicates)
         log.info(
             "indexed written=%d duplicates=%d failed=%d",
-            len(result.written), len(result.duplicates), len(result.failed),
+            len(result.written),
+            len(result.duplicates),
+            len(result.failed),
         )
         return letters

@@ -100,7 +100,9 @@ def _cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     print(f"{result.total} articles match {args.query!r}")
     for hit in result.hits:
         actors = ", ".join(hit.get("actor", [])[:5])
-        print(f"- {hit.get('published', '?')[:16]}  {hit.get('source', '')}: {hit.get('title', '')}")
+        print(
+            f"- {hit.get('published', '?')[:16]}  {hit.get('source', '')}: {hit.get('title', '')}"
+        )
         print(f"    {hit.get('url', '')}" + (f"  [{actors}]" if actors else ""))
     return 0
 

@@ -26,7 +26,6 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from newsmon.errors import ConfigError
 
-
 T = TypeVar("T", bound=BaseModel)
 
 
@@ -42,15 +41,17 @@ class Settings(BaseSettings):
 
     bus: str = Field("memory://", description="memory:// or kafka://host:9092[,host2:9092]")
     store: str = Field(
-        "", description="sqlite:///path.db (default: newsmon.db in data_dir), memory:// or "
-        "http(s)://host:9200"
+        "",
+        description="sqlite:///path.db (default: newsmon.db in data_dir), memory:// or "
+        "http(s)://host:9200",
     )
     feeds: Path | None = Field(None, description="YAML list of feeds")
     rules: Path | None = Field(None, description="YAML list of alert rules")
     data_dir: Path = Field(default_factory=default_data_dir, description="state (seen items)")
     kafka_partitions: int = Field(3, ge=1)
     namespace: str = Field(
-        "", pattern=r"^[a-z0-9_.-]*$",
+        "",
+        pattern=r"^[a-z0-9_.-]*$",
         description="prefix for Kafka topics/groups and Elasticsearch names (tests, tenants)",
     )
     batch_size: int = Field(64, ge=1, description="records per consume batch")
@@ -60,7 +61,6 @@ class Settings(BaseSettings):
     allow_private_addresses: bool = Field(False, description="lift the SSRF guard")
     log_format: Literal["auto", "text", "json"] = "auto"
     log_level: str = "INFO"
-
 
     @model_validator(mode="after")
     def _embedded_store_in_data_dir(self) -> Settings:
@@ -140,9 +140,7 @@ def _load_list(path: Path, model: type[T], what: str) -> list[T]:
         except ValidationError as exc:
             err = exc.errors()[0]
             field = ".".join(str(p) for p in err["loc"]) or "entry"
-            raise ConfigError(
-                f"{path}:{line}: {what} #{i}: {field}: {err['msg']}"
-            ) from exc
+            raise ConfigError(f"{path}:{line}: {what} #{i}: {field}: {err['msg']}") from exc
     return items
 
 

@@ -91,8 +91,13 @@ def run_all(
     bus, store = make_bus(settings), make_store(settings)
     store.ensure_schema()
     bus.ensure_topics()
-    log.info("run feeds=%d rules=%d bus=%s store=%s", len(feeds), len(rules),
-             settings.bus, settings.store)
+    log.info(
+        "run feeds=%d rules=%d bus=%s store=%s",
+        len(feeds),
+        len(rules),
+        settings.bus,
+        settings.store,
+    )
     try:
         if isinstance(bus, MemoryBus):
             handoff = HandOffBus(bus)
@@ -125,8 +130,11 @@ def _run_on_kafka(
         return
     threads = [
         threading.Thread(
-            target=consume_forever, args=(s, bus, c, stop),
-            kwargs={"batch_size": settings.batch_size}, name=f"stage-{s.name}", daemon=True,
+            target=consume_forever,
+            args=(s, bus, c, stop),
+            kwargs={"batch_size": settings.batch_size},
+            name=f"stage-{s.name}",
+            daemon=True,
         )
         for s, c in zip(stages, consumers, strict=True)
     ]

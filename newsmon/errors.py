@@ -1,10 +1,10 @@
 """The one exception tree. Adapters translate vendor errors into these at their boundary.
 
-    NewsmonError
-     ├── ConfigError       bad settings or data files: fail fast with a clear message
-     ├── TransientError    may succeed later (outage, timeout, 429/5xx): back off, do not commit
-     └── PermanentError    can never succeed (poison message, mapping error): dead-letter, commit
-          └── SchemaError  (newsmon.schema) a payload that is not a valid message
+NewsmonError
+ ├── ConfigError       bad settings or data files: fail fast with a clear message
+ ├── TransientError    may succeed later (outage, timeout, 429/5xx): back off, do not commit
+ └── PermanentError    can never succeed (poison message, mapping error): dead-letter, commit
+      └── SchemaError  (newsmon.schema) a payload that is not a valid message
 """
 
 from __future__ import annotations

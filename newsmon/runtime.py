@@ -79,7 +79,11 @@ def process_batch(stage: Stage, bus: Bus, consumer: Consumer, records: Sequence[
     for letter in letters:
         log.warning(
             "dead-letter stage=%s topic=%s offset=%s key=%s error=%s",
-            stage.name, letter.record.topic, letter.record.offset, letter.record.key, letter.error,
+            stage.name,
+            letter.record.topic,
+            letter.record.offset,
+            letter.record.key,
+            letter.error,
         )
         dead_letter(bus, stage.name, letter)
     bus.flush()
@@ -119,7 +123,10 @@ def consume_forever(
             delay = backoff.next_delay()
             log.warning(
                 "transient failure stage=%s attempt=%d retry_in=%.1fs error=%s",
-                stage.name, backoff.attempts, delay, exc,
+                stage.name,
+                backoff.attempts,
+                delay,
+                exc,
             )
             _rewind_quietly(consumer)
             stop.wait(delay)

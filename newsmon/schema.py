@@ -12,8 +12,9 @@ from datetime import datetime
 from typing import Literal, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from newsmon.errors import PermanentError
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+
+from newsmon.errors import PermanentError
 
 SCHEMA_VERSION = 1
 

@@ -6,8 +6,8 @@ import json
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from email.utils import format_datetime
 from datetime import datetime
+from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -33,7 +33,7 @@ def rss(items: list[dict[str, Any]], title: str = "Test Wire") -> bytes:
             "<item>"
             f"<title>{escape(item['title'])}</title>"
             f"<link>{escape(item['link'])}</link>"
-            f"<guid isPermaLink=\"true\">{escape(item['link'])}</guid>"
+            f'<guid isPermaLink="true">{escape(item["link"])}</guid>'
             f"<pubDate>{format_datetime(published)}</pubDate>"
             f"<description>{escape(item['text'])}</description>"
             "</item>"

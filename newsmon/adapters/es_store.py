@@ -168,7 +168,9 @@ class ElasticsearchStore:
     def record_alert(self, alert_id: str, doc: Mapping[str, Any]) -> bool:
         try:
             self._es.create(
-                index=self.alerts_index, id=alert_id, document={**doc, "alert_id": alert_id},
+                index=self.alerts_index,
+                id=alert_id,
+                document={**doc, "alert_id": alert_id},
                 refresh="wait_for",
             )
         except ConflictError:
@@ -207,8 +209,9 @@ class ElasticsearchStore:
 
     def refresh(self) -> None:
         try:
-            self._es.indices.refresh(index=f"{self.alias},{self.alerts_index}",
-                                     ignore_unavailable=True)
+            self._es.indices.refresh(
+                index=f"{self.alias},{self.alerts_index}", ignore_unavailable=True
+            )
         except (TransportConnectionError, ConnectionTimeout) as exc:
             raise _transient(exc, "refresh") from exc
 

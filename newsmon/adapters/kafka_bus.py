@@ -87,7 +87,9 @@ class KafkaBus:
             for future in pending:
                 future.get(timeout=timeout)
         except KafkaError as exc:
-            raise TransientError(f"kafka did not acknowledge {len(pending)} records: {exc}") from exc
+            raise TransientError(
+                f"kafka did not acknowledge {len(pending)} records: {exc}"
+            ) from exc
 
     def consumer(self, group: str, topics: Sequence[str]) -> KafkaBusConsumer:
         return KafkaBusConsumer(

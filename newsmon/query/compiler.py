@@ -265,7 +265,9 @@ class Compiler:
         edits = fuzzy_edits(leaf.fuzziness, leaf.text, leaf.pos)
         term = _normalizer(kind)(leaf.text)
         if edits == 0:
-            return self.pattern(field, kind, term, lambda t: t == term, label)
+            if kind == "text":
+                return TextTerm(field, term, label)
+            return KeywordTerm(field, term, kind == "keyword", label)
 
         chars = frozenset(term)
 

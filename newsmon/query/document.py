@@ -109,7 +109,7 @@ class PreparedDoc:
         return self._cache[key]
 
     def text(self, field: str) -> AnalyzedText | None:
-        """Token positions, or None when the field is missing or not text."""
+        """Token positions, or None when the field has no value ("" is a value)."""
         result: AnalyzedText | None = self._cached("text", field)
         return result
 
@@ -131,7 +131,8 @@ class PreparedDoc:
         return result
 
     def _build_text(self, field: str) -> AnalyzedText | None:
-        values = [v for v in field_values(self.doc, field) if isinstance(v, str)]
+        strings = [keyword_string(v) for v in field_values(self.doc, field)]
+        values = [s for s in strings if s is not None]
         return AnalyzedText(values) if values else None
 
     def _build_kw(self, field: str) -> list[tuple[str, str]]:

@@ -86,6 +86,9 @@ def compile_query(
         default_fields if default_fields is not None else DEFAULT_FIELDS,
         strict,
     )
+    missing = [f for f in schema.default_fields if f not in schema.fields]
+    if missing:
+        raise ValueError(f"default fields {missing} are not in fields")
     if not query.strip(_JAVA_TRIM):
         if strict:
             raise QueryError("empty query")

@@ -322,7 +322,7 @@ class BoolTerm(Node):
 
 
 class Exists(Node):
-    """The field has a value (text: at least one token)."""
+    """The field has a value ("" counts: Elasticsearch indexes an empty text and its norm)."""
 
     __slots__ = ("field", "kind")
 
@@ -331,8 +331,7 @@ class Exists(Node):
 
     def match(self, doc: PreparedDoc, now_ms: int) -> bool:
         if self.kind == "text":
-            text = doc.text(self.field)
-            return text is not None and bool(text.positions)
+            return doc.text(self.field) is not None
         getters = {"date": doc.dates, "number": doc.numbers, "boolean": doc.booleans}
         if self.kind in getters:
             return bool(getters[self.kind](self.field))

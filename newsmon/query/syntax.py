@@ -192,6 +192,7 @@ _CLAUSE_START = {
     "LPAREN",
 }
 _CONTINUE = _CLAUSE_START | {"AND", "OR", "PLUS", "MINUS", "NOT"}
+_NOT_AFTER_MULTI_TERM = {"COLON", "STAR", "FUZZY_SLOP", "CARAT", "AND", "OR"}
 _LEX_ERRORS = {
     '"': "unterminated phrase (missing closing '\"')",
     "/": "unterminated regular expression (escape a literal '/' as '\\/')",
@@ -257,11 +258,36 @@ class _Parser:
         return self.take(kind) if self.peek().kind == kind else None
 
     def query(self, field: _Field) -> Group:
-        clauses = [Clause(Conj.NONE, self.modifiers(), self.clause(field))]
+        clauses = [
+            self.multi_term(field) or Clause(Conj.NONE, self.modifiers(), self.clause(field))
+        ]
         while self.peek().kind in _CONTINUE:
+            if multi := self.multi_term(field):
+                clauses.append(multi)
+                continue
             conj = self.conjunction()
             clauses.append(Clause(conj, self.modifiers(), self.clause(field)))
         return Group(tuple(clauses))
+
+    def multi_term(self, field: _Field) -> Clause | None:
+        """Lucene's ``MultiTerm`` (split_on_whitespace=false): bare words in a row are analyzed
+        as one text, so ``actor:(Vladimir Putin)`` is the keyword ``vladimir putin``. A word
+        followed by ``:`` ``*`` ``~`` ``^`` AND OR is not taken into the run."""
+        if not self._multi_term_continues(1):
+            return None
+        first = self.take("TERM")
+        images = [first.image]
+        while self._multi_term_continues(0):
+            images.append(self.take("TERM").image)
+        name, field_pos = field or (None, -1)
+        text = discard_escapes(" ".join(images), first.pos)
+        return Clause(Conj.NONE, Mod.NONE, Term(name, text, first.pos, field_pos))
+
+    def _multi_term_continues(self, start: int) -> bool:
+        if start and self.peek().kind != "TERM":
+            return False
+        nxt, after = self.peek(start), self.peek(start + 1)
+        return nxt.kind == "TERM" and after.kind not in _NOT_AFTER_MULTI_TERM
 
     def conjunction(self) -> Conj:
         if self.accept("AND"):

@@ -27,8 +27,14 @@ from tests.helpers import FeedServer, WebhookReceiver, rss, seed_article, serve
 pytestmark = pytest.mark.integration
 
 EXPECTED_PERSONS = {
-    "Volodymyr Zelensky", "Vladimir Putin", "Donald Trump", "Keir Starmer",
-    "Emmanuel Macron", "Friedrich Merz", "Donald Tusk", "Dmitry Peskov",
+    "Volodymyr Zelensky",
+    "Vladimir Putin",
+    "Donald Trump",
+    "Keir Starmer",
+    "Emmanuel Macron",
+    "Friedrich Merz",
+    "Donald Tusk",
+    "Dmitry Peskov",
 }
 
 
@@ -56,10 +62,16 @@ class Stack:
                 [sys.executable, "-m", "newsmon", stage], env=self.env, stdout=log, stderr=log
             )
 
-    def run(self, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    def run(
+        self, *args: str, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "newsmon", *args], env=env or self.env,
-            capture_output=True, text=True, timeout=120, check=False,
+            [sys.executable, "-m", "newsmon", *args],
+            env=env or self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
         )
 
     def stop(self) -> dict[str, int | None]:
@@ -87,19 +99,31 @@ def stack(services: Any, unique: str, tmp_path: Path) -> Iterator[tuple[Stack, A
     feed_server, receiver = FeedServer(), WebhookReceiver()
     with serve(feed_server) as feed_base, serve(receiver) as hook_base:
         title, text = seed_article()
-        feed_server.set("/feed.xml", rss([{
-            "title": title, "text": text, "link": f"{feed_base}/2025/05/11/istanbul-talks",
-            "published": datetime(2025, 5, 11, 9, 30, tzinfo=UTC),
-        }]))
-        (tmp_path / "feeds.yaml").write_text(f"- url: {feed_base}/feed.xml\n  name: Test Wire\n  interval: 2\n")
+        feed_server.set(
+            "/feed.xml",
+            rss(
+                [
+                    {
+                        "title": title,
+                        "text": text,
+                        "link": f"{feed_base}/2025/05/11/istanbul-talks",
+                        "published": datetime(2025, 5, 11, 9, 30, tzinfo=UTC),
+                    }
+                ]
+            ),
+        )
+        (tmp_path / "feeds.yaml").write_text(
+            f"- url: {feed_base}/feed.xml\n  name: Test Wire\n  interval: 2\n"
+        )
         (tmp_path / "rules.yaml").write_text(
             "- name: putin-ceasefire\n"
             "  query: 'ceasefire AND actor:\"Vladimir Putin\"'\n"
-            f"  channels:\n    - {{type: webhook, url: \"{hook_base}/hook\"}}\n    - {{type: log}}\n"
+            f'  channels:\n    - {{type: webhook, url: "{hook_base}/hook"}}\n    - {{type: log}}\n'
         )
         env = {
             **os.environ,
-            "NEWSMON_BUS": services.bus, "NEWSMON_STORE": services.store,
+            "NEWSMON_BUS": services.bus,
+            "NEWSMON_STORE": services.store,
             "NEWSMON_NAMESPACE": f"t{unique}-",
             "NEWSMON_FEEDS": str(tmp_path / "feeds.yaml"),
             "NEWSMON_RULES": str(tmp_path / "rules.yaml"),
@@ -118,7 +142,9 @@ def stack(services: Any, unique: str, tmp_path: Path) -> Iterator[tuple[Stack, A
             assert all(c == 0 for c in codes.values()), f"unclean exit: {codes}"
 
 
-def test_seed_article_from_feed_to_alert(stack: tuple[Stack, Any], services: Any, unique: str) -> None:
+def test_seed_article_from_feed_to_alert(
+    stack: tuple[Stack, Any], services: Any, unique: str
+) -> None:
     from index.layout import load_layout
     from newsmon.adapters.es_store import ElasticsearchStore
     from newsmon.adapters.kafka_bus import KafkaBus
@@ -144,9 +170,9 @@ def test_seed_article_from_feed_to_alert(stack: tuple[Stack, Any], services: Any
     assert doc["title"].startswith("Zelensky Invites Putin to Istanbul")
     assert "peace_talks" in doc["topic"]
     persons = {a["name"] for a in doc["actors"] if a["type"] == "person"}
-    assert EXPECTED_PERSONS <= persons, persons
+    assert persons >= EXPECTED_PERSONS, persons
     assert not {"Kyiv", "Zelensky Invites", "Trump Calls"} & persons
-    assert EXPECTED_PERSONS <= set(doc["actor"]), "the principal actors are searchable as actor"
+    assert set(doc["actor"]) >= EXPECTED_PERSONS, "the principal actors are searchable as actor"
 
     receiver: WebhookReceiver = ctx["receiver"]
     wait_for(lambda: receiver.calls, 30, "the webhook call")

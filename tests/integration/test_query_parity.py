@@ -22,7 +22,9 @@ pytestmark = pytest.mark.integration
 
 DOCS = [
     json.loads(line)
-    for line in (Path(__file__).parents[1] / "fixtures" / "parity_docs.jsonl").open(encoding="utf-8")
+    for line in (Path(__file__).parents[1] / "fixtures" / "parity_docs.jsonl").open(
+        encoding="utf-8"
+    )
 ]
 
 QUERIES = [

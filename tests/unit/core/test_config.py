@@ -17,7 +17,9 @@ def test_settings_read_prefixed_environment(monkeypatch: pytest.MonkeyPatch) -> 
 
 def test_feeds_file_validated_with_line_numbers(tmp_path: Path) -> None:
     good = tmp_path / "feeds.yaml"
-    good.write_text("- url: https://example.com/rss\n  name: Ex\n  interval: 600\n- {url: 'http://127.0.0.1:8000/f'}\n")
+    good.write_text(
+        "- url: https://example.com/rss\n  name: Ex\n  interval: 600\n- {url: 'http://127.0.0.1:8000/f'}\n"
+    )
     feeds = load_feeds(good)
     assert [f.display_name for f in feeds] == ["Ex", "http://127.0.0.1:8000/f"]
     bad = tmp_path / "bad.yaml"

@@ -28,8 +28,16 @@ class FakeTagger:
         out = []
         for title, text in items:
             words = f"{title} {text}".lower()
-            topics = (Topic(name="peace_talks", score=0.9, evidence=("ceasefire",)),) if "ceasefire" in words else ()
-            actors = (Actor(name="Vladimir Putin", type="person", country="RU", salience=0.8),) if "putin" in words else ()
+            topics = (
+                (Topic(name="peace_talks", score=0.9, evidence=("ceasefire",)),)
+                if "ceasefire" in words
+                else ()
+            )
+            actors = (
+                (Actor(name="Vladimir Putin", type="person", country="RU", salience=0.8),)
+                if "putin" in words
+                else ()
+            )
             out.append(Tags(topics=topics, actors=actors))
         return out
 
@@ -49,7 +57,9 @@ class RecordingChannel:
 
 
 def raw(url: str, title: str, text: str = "") -> RawArticle:
-    return RawArticle(article_id=article_id(url), url=url, title=title, text=text, source="Ex", fetched=NOW)
+    return RawArticle(
+        article_id=article_id(url), url=url, title=title, text=text, source="Ex", fetched=NOW
+    )
 
 
 def publish_raw(bus: MemoryBus, *articles: RawArticle) -> None:
@@ -69,15 +79,34 @@ def test_article_flows_through_and_poison_goes_to_dead_letter() -> None:
     bus.publish(RAW_TOPIC, "bad", b"{not json")
     publish_raw(bus, raw("https://ex.com/2", "Markets rally"))
     channel = RecordingChannel()
-    rule = Rule("r", "ceasefire AND actor:\"Vladimir Putin\"", compile_query('ceasefire AND actor:"Vladimir Putin"'), (channel,))
-    run_stages(bus, ProcessStage(bus, FakeTagger(), lambda: NOW), IndexStage(store, lambda: NOW), AlertStage(store, [rule], lambda: NOW))
+    rule = Rule(
+        "r",
+        'ceasefire AND actor:"Vladimir Putin"',
+        compile_query('ceasefire AND actor:"Vladimir Putin"'),
+        (channel,),
+    )
+    run_stages(
+        bus,
+        ProcessStage(bus, FakeTagger(), lambda: NOW),
+        IndexStage(store, lambda: NOW),
+        AlertStage(store, [rule], lambda: NOW),
+    )
     dead = bus.records(DEADLETTER_TOPIC)
     assert len(dead) == 1 and dead[0].key == "bad"
     assert dead[0].headers["stage"] == b"process" and b"RawArticle" in dead[0].headers["error"]
     assert store.count() == 2
     assert store.search("topic:peace_talks").hits[0]["title"] == "Putin rejects ceasefire"
     assert len(channel.sent) == 1
-    assert {"rule", "story_id", "article_id", "title", "url", "published", "matched", "actors"} <= channel.sent[0].keys()
+    assert {
+        "rule",
+        "story_id",
+        "article_id",
+        "title",
+        "url",
+        "published",
+        "matched",
+        "actors",
+    } <= channel.sent[0].keys()
 
 
 def test_replay_and_second_worker_never_double_send() -> None:
@@ -101,7 +130,9 @@ def test_transient_channel_failure_is_retried_without_loss_or_duplicate() -> Non
     publish_raw(bus, raw("https://ex.com/1", "ceasefire now"))
     run_stages(bus, ProcessStage(bus, FakeTagger(), lambda: NOW))
     channel = RecordingChannel(fail_times=2)
-    stage = AlertStage(store, [Rule("r", "ceasefire", compile_query("ceasefire"), (channel,))], lambda: NOW)
+    stage = AlertStage(
+        store, [Rule("r", "ceasefire", compile_query("ceasefire"), (channel,))], lambda: NOW
+    )
     consumer = bus.consumer("newsmon-alert", stage.topics)
     stop = threading.Event()
 
