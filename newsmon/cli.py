@@ -131,17 +131,22 @@ def _cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _serve(stage: Any, settings: Settings, bus: Any) -> int:
+def _serve(stage: Any, settings: Settings, bus: Any, store: Any = None) -> int:
+    from newsmon.observe import serve_health
     from newsmon.runtime import consume_forever
 
     bus.ensure_topics()
     consumer = bus.consumer(f"newsmon-{stage.name}", stage.topics)
+    checks = [bus.check] + ([store.check] if store is not None else [])
+    health = serve_health(stage.name, checks, settings.metrics_port, settings.metrics_host)
     log.info("service=%s started bus=%s", stage.name, settings.bus)
     try:
         consume_forever(stage, bus, consumer, _stop_event(), batch_size=settings.batch_size)
     finally:
         consumer.close()
         bus.close()
+        if health is not None:
+            health.close()
     return 0
 
 
@@ -161,7 +166,7 @@ def _cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     store = make_store(settings)
     store.ensure_schema()
     bus = make_bus(settings)
-    return _serve(IndexStage(store), settings, bus)
+    return _serve(IndexStage(store), settings, bus, store)
 
 
 def _rules(settings: Settings) -> list[Any]:
@@ -177,7 +182,7 @@ def _cmd_alert(args: argparse.Namespace, settings: Settings) -> int:
     store = make_store(settings)
     store.ensure_schema()
     bus = make_bus(settings)
-    return _serve(AlertStage(store, _rules(settings)), settings, bus)
+    return _serve(AlertStage(store, _rules(settings)), settings, bus, store)
 
 
 def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:

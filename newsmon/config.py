@@ -59,6 +59,10 @@ class Settings(BaseSettings):
     fetch_timeout: float = Field(20.0, gt=0)
     max_feed_bytes: int = Field(10 * 1024 * 1024, gt=0)
     allow_private_addresses: bool = Field(False, description="lift the SSRF guard")
+    metrics_port: int | None = Field(
+        None, ge=0, le=65535, description="/metrics + /healthz port (default per stage; 0: off)"
+    )
+    metrics_host: str = Field("127.0.0.1", description="bind address of /metrics + /healthz")
     log_format: Literal["auto", "text", "json"] = "auto"
     log_level: str = "INFO"
 

@@ -24,6 +24,7 @@ from typing import Protocol
 
 from newsmon.bus import DEADLETTER_TOPIC, Bus, Consumer, Record
 from newsmon.errors import TransientError
+from newsmon.observe import BATCH_SECONDS, LAG, RECORDS, TRANSIENT
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +76,7 @@ def dead_letter(bus: Bus, stage: str, letter: DeadLetter, attempts: int = 1) -> 
 
 def process_batch(stage: Stage, bus: Bus, consumer: Consumer, records: Sequence[Record]) -> None:
     """Handle one polled batch end to end; raises TransientError without committing."""
+    started = time.perf_counter()
     letters = stage.handle(records)
     for letter in letters:
         log.warning(
@@ -88,6 +90,9 @@ def process_batch(stage: Stage, bus: Bus, consumer: Consumer, records: Sequence[
         dead_letter(bus, stage.name, letter)
     bus.flush()
     consumer.commit()
+    RECORDS.labels(stage.name, "ok").inc(len(records) - len(letters))
+    RECORDS.labels(stage.name, "dead_letter").inc(len(letters))
+    BATCH_SECONDS.labels(stage.name).observe(time.perf_counter() - started)
 
 
 def drain(stage: Stage, bus: Bus, consumer: Consumer, *, batch_size: int = 64) -> int:
@@ -111,8 +116,12 @@ def consume_forever(
 ) -> None:
     """The service loop: poll, handle, dead-letter, flush, commit, until ``stop`` is set."""
     backoff = Backoff()
+    next_lag = 0.0
     while not stop.is_set():
         try:
+            if time.monotonic() >= next_lag:  # the consumer is not thread-safe: measured here
+                LAG.labels(stage.name).set(consumer.lag())
+                next_lag = time.monotonic() + 15.0
             records = consumer.poll(max_records=batch_size, timeout=poll_timeout)
             if records:
                 process_batch(stage, bus, consumer, records)
@@ -120,6 +129,7 @@ def consume_forever(
                 on_idle()
             backoff.reset()
         except TransientError as exc:
+            TRANSIENT.labels(stage.name).inc()
             delay = backoff.next_delay()
             log.warning(
                 "transient failure stage=%s attempt=%d retry_in=%.1fs error=%s",

@@ -1,31 +1,27 @@
-"""The tagging service: raw articles in, tagged articles out (``newsmon process``)."""
+"""The tagging service: raw articles in, tagged articles out (``newsmon process``).
+
+Per batch: decode (a :class:`SchemaError` dead-letters the record), assign story ids
+(:mod:`process.story`; saved before anything is published, so a redelivered article keeps its
+story), tag the content the cache has not seen (:mod:`process.cache`), publish each
+:class:`TaggedArticle` keyed by ``article_id``.
+"""
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import re
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Protocol
 
 from newsmon.bus import RAW_TOPIC, TAGGED_TOPIC, Bus, Record
 from newsmon.runtime import DeadLetter
-from newsmon.schema import RawArticle, SchemaError, TaggedArticle, Tags, decode, encode
+from newsmon.schema import RawArticle, SchemaError, TaggedArticle, decode, encode
+
+from .cache import BatchTagger, TagCache, tag_cached
+from .story import StoryClusterer
+
+__all__ = ["BatchTagger", "ProcessStage"]
 
 log = logging.getLogger(__name__)
-
-_WORD = re.compile(r"\w+")
-
-
-class BatchTagger(Protocol):
-    def tag_batch(self, items: Sequence[tuple[str, str]]) -> list[Tags]: ...
-
-
-def story_key(title: str, text: str) -> str:
-    """A first story id: identical wire copies (same words in title and lead) share it."""
-    words = _WORD.findall(f"{title} {text[:400]}".lower())
-    return hashlib.sha256(" ".join(words).encode()).hexdigest()[:24]
 
 
 class ProcessStage:
@@ -33,11 +29,21 @@ class ProcessStage:
     topics = (RAW_TOPIC,)
 
     def __init__(
-        self, bus: Bus, tagger: BatchTagger, clock: Callable[[], datetime] | None = None
+        self,
+        bus: Bus,
+        tagger: BatchTagger,
+        clock: Callable[[], datetime] | None = None,
+        *,
+        clusterer: StoryClusterer | None = None,
+        cache: TagCache | None = None,
     ) -> None:
+        """Without ``clusterer`` stories are clustered in memory only (lost on restart); use
+        ``StoryClusterer.open(data_dir / "process.sqlite3")`` in a service."""
         self._bus = bus
         self._tagger = tagger
         self._clock = clock or (lambda: datetime.now(UTC))
+        self.clusterer = clusterer if clusterer is not None else StoryClusterer()
+        self.cache = cache if cache is not None else TagCache()
 
     def handle(self, records: Sequence[Record]) -> list[DeadLetter]:
         letters: list[DeadLetter] = []
@@ -48,10 +54,20 @@ class ProcessStage:
             except SchemaError as exc:
                 letters.append(DeadLetter(rec, str(exc)))
         if good:
-            now = self._clock()
-            tags = self._tagger.tag_batch([(a.title, a.text) for a in good])
-            for raw, tag in zip(good, tags, strict=True):
-                out = TaggedArticle.from_raw(raw, tag, story_key(raw.title, raw.text), now)
-                self._bus.publish(TAGGED_TOPIC, out.article_id, encode(out))
-            log.info("tagged count=%d dead=%d", len(good), len(letters))
+            self._publish(good)
+        log.info(
+            "tagged count=%d dead=%d cache_hits=%d cache_misses=%d stories=%d",
+            len(good), len(letters), self.cache.hits, self.cache.misses, len(self.clusterer),
+        )
         return letters
+
+    def _publish(self, articles: Sequence[RawArticle]) -> None:
+        now = self._clock()
+        stories = self.clusterer.assign_batch(articles)
+        tags = tag_cached(self._tagger, self.cache, [(a.title, a.text) for a in articles])
+        for raw, tag, story_id in zip(articles, tags, stories, strict=True):
+            out = TaggedArticle.from_raw(raw, tag, story_id, now)
+            self._bus.publish(TAGGED_TOPIC, out.article_id, encode(out))
+
+    def close(self) -> None:
+        self.clusterer.close()

@@ -41,6 +41,7 @@ import sqlite3
 import unicodedata
 import zlib
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -59,6 +60,7 @@ LEAD_PERMUTATIONS = 64
 FULL_BANDS = 32  # x 4 rows: a candidate at Jaccard 0.6 with p ≈ 0.99, at 0.3 with p ≈ 0.23
 LEAD_BANDS = 32  # x 2 rows: p ≈ 0.9 at Jaccard 0.3, the lead of a 20-word summary
 LEAD_WORDS = 40
+SUMMARY_WORDS = 3 * LEAD_WORDS  # a text this short may be a summary/teaser of a longer one
 MIN_SHINGLES = 5  # fewer (a short title alone) never matches anything
 SIGNATURE_VERSION = 1  # bump when anything above or the hashing changes: stored ones are dropped
 
@@ -88,9 +90,9 @@ _BAND_SALT = _constants("band-salt", FULL_BANDS + LEAD_BANDS)
 @dataclass(frozen=True)
 class ClusterConfig:
     window: timedelta = timedelta(hours=72)
-    threshold: float = 0.6
-    containment: float = 0.8
-    lead_containment: float = 0.8
+    threshold: float = 0.5
+    containment: float = 0.7
+    lead_containment: float = 0.7
     max_entries: int = 50_000
     keep_assignments: timedelta = timedelta(days=30)
 
@@ -158,19 +160,21 @@ def contained(j: float, n_a: int, n_b: int) -> float:
 
 
 def same_story(a: Signature, b: Signature, cfg: ClusterConfig) -> bool:
-    if min(a.n_full, b.n_full) < MIN_SHINGLES:
+    smaller = min(a.n_full, b.n_full)
+    if smaller < MIN_SHINGLES:
         return False
     j = jaccard(a.full, b.full)
-    if j >= cfg.threshold:
-        return True
     in_full = contained(j, a.n_full, b.n_full)
-    if in_full >= cfg.containment and min(a.n_full, b.n_full) >= 4 * MIN_SHINGLES:
+    if j >= cfg.threshold or (in_full >= cfg.containment and smaller >= 3 * MIN_SHINGLES):
         return True
+    short = min(a.n_words, b.n_words) <= SUMMARY_WORDS
+    return (short or in_full >= 0.5) and _lead_contained(a, b, cfg)
+
+
+def _lead_contained(a: Signature, b: Signature, cfg: ClusterConfig) -> bool:
     if min(a.n_lead, b.n_lead) < 2 * MIN_SHINGLES:
         return False
-    in_lead = contained(jaccard(a.lead, b.lead), a.n_lead, b.n_lead)
-    only_lead = min(a.n_words, b.n_words) <= 2 * LEAD_WORDS
-    return in_lead >= cfg.lead_containment and (only_lead or in_full >= 0.5)
+    return contained(jaccard(a.lead, b.lead), a.n_lead, b.n_lead) >= cfg.lead_containment
 
 
 def band_keys(sig: Signature) -> list[int]:
@@ -269,7 +273,6 @@ class StoryClusterer:
         for entry in state.load(window, self.config.max_entries):
             self._index.add(entry)
             self._newest = max(self._newest, entry.ts)
-        self._prune()
 
     def __len__(self) -> int:
         return len(self._index)
@@ -313,18 +316,17 @@ class StoryClusterer:
         return Entry(new.article_id, first.story_id, new.ts, new.sig)
 
     def commit(self) -> None:
-        """Persist the assignments made since the last commit (one transaction)."""
+        """Persist the assignments made since the last commit and prune, in one transaction."""
         if self._state is not None and self._pending:
-            self._state.save(self._pending)
-            self._prune()
+            self._state.save(self._pending, *self._horizons())
         self._pending = []
 
-    def _prune(self) -> None:
-        if self._state is not None and self._newest > float("-inf"):
-            self._state.prune(
-                self._newest - self.config.window.total_seconds(),
-                self._newest - self.config.keep_assignments.total_seconds(),
-            )
+    def _horizons(self) -> tuple[float, float]:
+        """Signatures before the first and assignments before the second are dropped."""
+        return (
+            self._newest - self.config.window.total_seconds(),
+            self._newest - self.config.keep_assignments.total_seconds(),
+        )
 
     def close(self) -> None:
         self.commit()
@@ -377,7 +379,7 @@ class SqliteStoryState:
         ).fetchone()
         return None if row is None else str(row[0])
 
-    def save(self, entries: Sequence[Entry]) -> None:
+    def save(self, entries: Sequence[Entry], sigs_before: float, rows_before: float) -> None:
         rows = [
             (e.article_id, e.story_id, e.ts, e.sig.to_bytes() if e.sig.n_full else None,
              e.sig.n_full, e.sig.n_lead, e.sig.n_words)
@@ -387,28 +389,21 @@ class SqliteStoryState:
             self._db.executemany(
                 "INSERT OR IGNORE INTO story_articles VALUES (?, ?, ?, ?, ?, ?, ?)", rows
             )
-
-    def prune(self, signatures_before: float, assignments_before: float) -> None:
-        with self._transaction():
             self._db.execute(
                 "UPDATE story_articles SET sig = NULL WHERE ts < ? AND sig IS NOT NULL",
-                (signatures_before,),
+                (sigs_before,),
             )
-            self._db.execute("DELETE FROM story_articles WHERE ts < ?", (assignments_before,))
+            self._db.execute("DELETE FROM story_articles WHERE ts < ?", (rows_before,))
 
-    def _transaction(self) -> _Transaction:
-        return _Transaction(self._db)
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
 
     def close(self) -> None:
         self._db.close()
-
-
-class _Transaction:
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self._db = db
-
-    def __enter__(self) -> None:
-        self._db.execute("BEGIN IMMEDIATE")
-
-    def __exit__(self, exc_type: object, *_: object) -> None:
-        self._db.execute("ROLLBACK" if exc_type else "COMMIT")

@@ -273,21 +273,20 @@ class _Parser:
         """Lucene's ``MultiTerm`` (split_on_whitespace=false): bare words in a row are analyzed
         as one text, so ``actor:(Vladimir Putin)`` is the keyword ``vladimir putin``. A word
         followed by ``:`` ``*`` ``~`` ``^`` AND OR is not taken into the run."""
-        if not self._multi_term_continues(1):
+        if not (self.peek().kind == "TERM" and self._joins_run(1)):
             return None
         first = self.take("TERM")
         images = [first.image]
-        while self._multi_term_continues(0):
+        while self._joins_run(0):
             images.append(self.take("TERM").image)
         name, field_pos = field or (None, -1)
         text = discard_escapes(" ".join(images), first.pos)
         return Clause(Conj.NONE, Mod.NONE, Term(name, text, first.pos, field_pos))
 
-    def _multi_term_continues(self, start: int) -> bool:
-        if start and self.peek().kind != "TERM":
-            return False
-        nxt, after = self.peek(start), self.peek(start + 1)
-        return nxt.kind == "TERM" and after.kind not in _NOT_AFTER_MULTI_TERM
+    def _joins_run(self, ahead: int) -> bool:
+        """Is the token ``ahead`` a word that can join a run of words?"""
+        follower = self.peek(ahead + 1).kind
+        return self.peek(ahead).kind == "TERM" and follower not in _NOT_AFTER_MULTI_TERM
 
     def conjunction(self) -> Conj:
         if self.accept("AND"):

@@ -497,20 +497,39 @@ def test_explain_lists_what_matched() -> None:
 
 
 def test_required_terms_cover_every_match() -> None:
-    assert compile_query('ceasefire AND actor:"Vladimir Putin"').required_terms() == {
-        ("actor", "vladimir putin")
-    }
-    assert compile_query("Istanbul OR Kyiv").required_terms() == {
+    def cover(query: str) -> set[tuple[str, str]] | None:
+        terms = compile_query(query).required_terms()
+        return None if terms is None else set(terms)
+
+    assert cover('ceasefire AND actor:"Vladimir Putin"') == {("actor", "vladimir putin")}
+    assert cover("Istanbul OR Kyiv") == {
         ("title", "istanbul"),
         ("text", "istanbul"),
         ("title", "kyiv"),
         ("text", "kyiv"),
     }
-    assert compile_query("-gaza").required_terms() is None
-    assert compile_query("negotiat* OR peace").required_terms() is None
-    assert compile_query("negotiat* AND topic:peace_talks").required_terms() == {
-        ("topic", "peace_talks")
+    assert cover('"peace talks" OR kyiv') == {
+        ("title", "peace"),
+        ("text", "peace"),
+        ("title", "kyiv"),
+        ("text", "kyiv"),
     }
+    assert cover("-gaza") is None
+    assert cover("negotiat* OR peace") is None
+    assert cover("negotiat* AND topic:peace_talks") == {("topic", "peace_talks")}
+    # the cover really covers: no corpus document outside it matches
+    for query in ("Istanbul OR Kyiv", 'ceasefire AND actor:"Vladimir Putin"', '"peace talks"'):
+        terms = cover(query)
+        assert terms is not None
+        for doc in CORPUS.values():
+            prepared = prepare(doc)
+            has_term = any(
+                (t := prepared.text(f)) is not None
+                and term in t.positions
+                or any(v == term for v, _ in prepared.keywords(f, normalized=True))
+                for f, term in terms
+            )
+            assert has_term or not compile_query(query).matches(prepared)
 
 
 def test_prepared_documents_are_shared_between_rules() -> None:
@@ -534,3 +553,45 @@ def test_fields_match_the_shipped_index_mapping() -> None:
     mapping = json.loads(path.read_text("utf-8"))["template"]["mappings"]["properties"]
     assert fields_from_mapping(mapping) == FIELDS
     assert all(FIELDS[f] == "text" for f in DEFAULT_FIELDS)
+
+
+def test_custom_fields_and_default_fields() -> None:
+    fields = {"headline": "text", "desk": "keyword"}
+    matcher = compile_query("peace desk:World", fields=fields, default_fields=("headline",))
+    assert matcher.matches({"headline": "Peace now", "desk": "Sport"})
+    assert matcher.matches({"desk": "world"})
+    assert not matcher.matches({"title": "peace"})
+    with pytest.raises(QueryError, match="unknown field 'title'"):
+        compile_query("title:x", fields=fields, default_fields=("headline",))
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("&&b OR alpha", {"a", "ab", "ac", "abc"}),  # '&&b' is a word (analyzes to b)... OR alpha
+        ("ANDalpha", set()),
+        ("alpha||", {"a", "ab", "ac", "abc"}),
+        ("title:>bravo", {"c", "ac", "bc", "abc"}),
+        ("title:[alpha TO bravo}", {"a", "ab", "ac", "abc"}),
+        ("title:{alpha TO charlie}", {"b", "ab", "bc", "abc"}),
+        ('alpha "" OR bravo', {"a", "b", "ab", "ac", "bc", "abc"}),
+    ],
+)
+def test_lexer_corner_cases(query: str, expected: set[str]) -> None:
+    assert ids(query, SUBSETS) == expected
+
+
+def test_explain_follows_query_order_and_skips_negations() -> None:
+    doc = {"title": "alpha bravo charlie"}
+    assert compile_query("alpha bravo AND charlie -delta").explain(doc) == [
+        "alpha",
+        "bravo",
+        "charlie",
+    ]
+    assert compile_query("title:alpha OR text:alpha").explain(doc) == ["title:alpha"]
+
+
+def test_exact_fuzzy_is_a_term() -> None:
+    assert compile_query("istanbul~0").required_terms() == frozenset(
+        {("title", "istanbul"), ("text", "istanbul")}
+    )

@@ -1,0 +1,473 @@
+"""Kibana saved objects for newsmon: load, validate offline against our mapping, import.
+
+``deploy/kibana/newsmon.ndjson`` holds data views, saved searches, Lens visualizations and the
+"Peace talks" dashboard for Kibana 9.2 (Elasticsearch 9.2). Kibana cannot run here, so
+:func:`validate_objects` checks statically what an import would reject or a panel would render
+broken: envelopes, migration versions, references, string-encoded JSON, dashboard grids, and every
+field an object uses against the index templates, with a compatible type. :func:`import_objects`
+posts the file to ``/api/saved_objects/_import``.
+
+Limits: KQL field names are found with a pattern, not Kibana's grammar (nested ``a:{b:c}`` is not
+understood); Lucene queries are parsed with luqum; by-value dashboard panels are not checked.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from fnmatch import fnmatchcase
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+from luqum.exceptions import ParseError
+from luqum.parser import parser as lucene_parser
+from luqum.tree import SearchField
+
+Obj = dict[str, Any]
+Fields = dict[str, str]  # flattened field name -> Elasticsearch type
+Refs = Mapping[str, Obj]  # reference name -> reference
+
+TARGET_VERSION = (9, 2, 0)
+GRID_COLUMNS = 48
+INDEX_NAMES = {"articles": "news-articles-000001", "alerts": "news-alerts"}
+NUMERIC = {"long", "integer", "short", "byte", "double", "float", "half_float", "scaled_float",
+           "unsigned_long"}
+DATES = {"date", "date_nanos"}
+TERMS_TYPES = {"keyword", "constant_keyword", "boolean", "ip"} | NUMERIC
+NOT_SORTABLE = {"text", "match_only_text", "object", "nested", "binary"}
+META_FIELDS = {"_id": "keyword", "_index": "keyword", "_score": "float", "_source": "_source"}
+USE_TYPES = {"terms": TERMS_TYPES, "date_histogram": DATES, "time": DATES, "numeric": NUMERIC,
+             "unique_count": TERMS_TYPES | DATES}
+OPERATION_USE = {"terms": "terms", "date_histogram": "date_histogram", "unique_count":
+                 "unique_count", "cardinality": "unique_count", "sum": "numeric", "avg": "numeric",
+                 "average": "numeric", "median": "numeric", "min": "numeric", "max": "numeric",
+                 "percentile": "numeric", "standard_deviation": "numeric"}
+LENS_DATATYPES = {"string": TERMS_TYPES - NUMERIC, "number": NUMERIC, "date": DATES}
+LENS_TYPES = {"lnsXY", "lnsDatatable", "lnsMetric", "lnsLegacyMetric", "lnsPie", "lnsHeatmap",
+              "lnsGauge", "lnsTagcloud"}
+STRING_ATTRS = {"index-pattern": ("fields", "fieldFormatMap", "runtimeFieldMap", "sourceFilters",
+                                  "fieldAttrs", "typeMeta"),
+                "visualization": ("visState", "uiStateJSON"),
+                "dashboard": ("panelsJSON", "optionsJSON")}
+_KQL_FIELD = re.compile(r"(?<![\w.@*-])([A-Za-z_@][\w.@*-]*)\s*(?::|<=|>=|<|>)")
+_KQL_QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"')
+_VERSION = re.compile(r"^(\d+)\.(\d+)\.(\d+)$")
+
+
+class KibanaError(Exception):
+    """Base for Kibana asset and import errors."""
+
+
+class KibanaAssetError(KibanaError):
+    """The saved-objects file cannot be read as NDJSON saved objects."""
+
+
+class KibanaImportError(KibanaError):
+    """Kibana refused the import, or could not be reached; ``errors`` as Kibana listed them."""
+
+    def __init__(self, message: str, errors: list[Any] | None = None) -> None:
+        super().__init__(message)
+        self.errors = errors or []
+
+
+def default_objects_path() -> Path:
+    """``deploy/kibana/newsmon.ndjson`` in a source checkout."""
+    return Path(__file__).resolve().parent.parent / "deploy" / "kibana" / "newsmon.ndjson"
+
+
+def newsmon_mappings() -> tuple[dict[str, Any], dict[str, Any]]:
+    """The article and alert mapping ``properties`` from ``index/templates``."""
+    from index.layout import article_mapping, load_layout
+
+    alerts = load_layout().index_templates["news-alerts"]["template"]["mappings"]["properties"]
+    return article_mapping(), dict(alerts)
+
+
+def _read(path: Path) -> tuple[list[Obj], list[str]]:
+    problems = [] if path.suffix == ".ndjson" else [f"{path.name}: Kibana imports only .ndjson"]
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return [], [*problems, f"{path.name}: not UTF-8 ({exc})"]
+    lines = text.split("\n")
+    if lines[-1]:
+        problems.append(f"{path.name}: no final newline")
+    objects: list[Obj] = []
+    for no, line in enumerate(lines[:-1] if not lines[-1] else lines, 1):
+        try:
+            item = json.loads(line) if line.strip() else "blank line"
+        except json.JSONDecodeError as exc:
+            item = f"not JSON ({exc.msg})"
+        if not isinstance(item, dict):
+            problems.append(f"line {no}: {item if isinstance(item, str) else 'not an object'}")
+        elif "exportedCount" not in item:  # an export's summary line is not an object
+            objects.append(item)
+    return objects, problems
+
+
+def load_objects(path: str | Path) -> list[Obj]:
+    """Saved objects, one per line; :class:`KibanaAssetError` lists every line that fails."""
+    objects, problems = _read(Path(path))
+    if problems:
+        raise KibanaAssetError("; ".join(problems))
+    return objects
+
+
+def validate_file(path: str | Path, article_props: Mapping[str, Any],
+                  alert_props: Mapping[str, Any]) -> list[str]:
+    """File-level problems (suffix, UTF-8, blank or bad lines) plus :func:`validate_objects`."""
+    objects, problems = _read(Path(path))
+    return problems + validate_objects(objects, article_props, alert_props)
+
+
+def flatten_mapping(props: Mapping[str, Any], prefix: str = "") -> Fields:
+    """``{"actors.name": "keyword", "title": "text", "title.raw": "keyword", ...}``."""
+    out: Fields = {}
+    for name, spec in props.items():
+        if "properties" in spec:
+            out.update(flatten_mapping(spec["properties"], f"{prefix}{name}."))
+        if "type" in spec or "properties" not in spec:
+            out[prefix + name] = str(spec.get("type", "object"))
+        for sub, sub_spec in spec.get("fields", {}).items():
+            out[f"{prefix}{name}.{sub}"] = str(sub_spec.get("type", "object"))
+    return out
+
+
+def field_problem(fields: Fields, name: Any, use: str) -> str | None:
+    """Why ``name`` cannot serve ``use`` (column, sort, query, terms, time, ...), or None."""
+    if not isinstance(name, str) or not name:
+        return f"{use} field must be a non-empty string, got {name!r}"
+    known = {**META_FIELDS, **fields}
+    types = ({known[name]} if name in known
+             else {t for f, t in known.items() if "*" in name and fnmatchcase(f, name)})
+    if not types:
+        return f"{use} field '{name}' is not in the mapping"
+    have = "/".join(sorted(types))
+    allowed = USE_TYPES.get(use)
+    if allowed is not None and not types <= allowed:
+        return f"{use} field '{name}' is {have}; {use} needs {'/'.join(sorted(allowed))}"
+    if use == "sort" and types & NOT_SORTABLE:
+        return f"sort field '{name}' is {have} and cannot be sorted on"
+    return None
+
+
+def query_fields(query: Any) -> tuple[list[str], str | None]:
+    """Field names a ``{query, language}`` object uses, or an error message."""
+    if not isinstance(query, Mapping) or not isinstance(query.get("query"), str):
+        return [], f"query must be {{query: str, language}}, got {query!r}"
+    text, language = query["query"], query.get("language")
+    if language == "kuery":
+        return _KQL_FIELD.findall(_KQL_QUOTED.sub('""', text)), None
+    if language != "lucene":
+        return [], f"query language must be kuery or lucene, got {language!r}"
+    if not text.strip():
+        return [], None
+    try:
+        stack = [lucene_parser.parse(text)]
+    except (ParseError, TypeError, ValueError) as exc:
+        return [], f"Lucene query {text!r} does not parse ({exc})"
+    found: list[str] = []
+    while stack:
+        node = stack.pop()
+        if isinstance(node, SearchField):
+            found.append(str(node.expr) if node.name == "_exists_" else node.name)
+        stack.extend(node.children)
+    return found, None
+
+
+def _parse_json(attrs: Any, key: str, want: type) -> tuple[Any, str | None]:
+    raw = attrs.get(key) if isinstance(attrs, Mapping) else None
+    if not isinstance(raw, str):
+        return None, f"{key} must be a JSON string, got {type(raw).__name__}"
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        return None, f"{key} is not valid JSON ({exc.msg} at {exc.pos})"
+    return (value, None) if isinstance(value, want) else (None, f"{key} is not a JSON {want}")
+
+
+def _version_problem(value: Any) -> str | None:
+    match = _VERSION.match(value) if isinstance(value, str) else None
+    if match is None:
+        return f"migration version {value!r} is not x.y.z"
+    if tuple(int(p) for p in match.groups()) > TARGET_VERSION:
+        target = ".".join(map(str, TARGET_VERSION))
+        return f"migration version {value} is newer than Kibana {target}: import would fail"
+    return None
+
+
+class _Validator:
+    def __init__(self, objects: list[Obj], article: Mapping[str, Any],
+                 alert: Mapping[str, Any]) -> None:
+        self.objects = objects
+        self.indices = {INDEX_NAMES["articles"]: flatten_mapping(article),
+                        INDEX_NAMES["alerts"]: flatten_mapping(alert)}
+        self.by_key = {(o.get("type"), o.get("id")): o for o in objects}
+        self.problems: list[str] = []
+        self.where = ""
+
+    def add(self, problem: str | None, prefix: str = "") -> None:
+        if problem:
+            self.problems.append(f"{self.where}: {prefix}{problem}")
+
+    def run(self) -> list[str]:
+        seen: set[tuple[Any, Any]] = set()
+        for pos, obj in enumerate(self.objects, 1):
+            self.where = f"#{pos} {obj.get('type')}:{obj.get('id')}"
+            key = (obj.get("type"), obj.get("id"))
+            self.add(f"duplicate id for type {key[0]}" if key in seen else None)
+            seen.add(key)
+            if not self.envelope(obj):
+                continue
+            self.references(obj)
+            check = getattr(self, "check_" + obj["type"].replace("-", "_"), None)
+            if check is None:
+                self.add(f"type {obj['type']!r} is not one newsmon ships or checks")
+            else:
+                check(obj["attributes"], {r["name"]: r for r in obj["references"]})
+        return self.problems
+
+    def envelope(self, obj: Obj) -> bool:
+        bad = [k for k, kind in (("type", str), ("id", str), ("attributes", dict),
+                                 ("references", list)) if not isinstance(obj.get(k), kind)]
+        bad += [k for k in ("type", "id") if k not in bad and not obj[k]]
+        self.add(f"needs string type and id, object attributes, list references: {bad}"
+                 if bad else None)
+        refs = obj.get("references") if isinstance(obj.get("references"), list) else []
+        bad_refs = [r for r in refs if not (isinstance(r, dict) and all(
+            isinstance(r.get(k), str) and r[k] for k in ("name", "type", "id")))]
+        self.add(f"references need string name, type and id: {bad_refs}" if bad_refs else None)
+        versions = [obj[k] for k in ("coreMigrationVersion", "typeMigrationVersion") if k in obj]
+        for value in versions + list((obj.get("migrationVersion") or {}).values()):
+            self.add(_version_problem(value))
+        if bad or bad_refs:
+            return False
+        for key in STRING_ATTRS.get(obj["type"], ()):
+            if key in obj["attributes"]:
+                self.add(_parse_json(obj["attributes"], key, object)[1])
+        return True
+
+    def references(self, obj: Obj) -> None:
+        names = [r["name"] for r in obj["references"]]
+        for name in sorted({n for n in names if names.count(n) > 1}):
+            self.add(f"reference name '{name}' is used twice")
+        for ref in obj["references"]:
+            if (ref["type"], ref["id"]) not in self.by_key:
+                self.add(f"reference '{ref['name']}' -> {ref['type']}:{ref['id']} "
+                         "is not in the file (Kibana: missing_references)")
+
+    def fields_of(self, refs: Refs, name: str) -> Fields | None:
+        ref = refs.get(name)
+        if ref is None or ref["type"] != "index-pattern":
+            self.add(f"needs an index-pattern reference named '{name}'")
+            return None
+        target = self.by_key.get(("index-pattern", ref["id"]))
+        title = target["attributes"].get("title") if target else None
+        return self.fields_for_title(title) if isinstance(title, str) else None
+
+    def fields_for_title(self, title: str) -> Fields | None:
+        parts = [p.strip() for p in title.split(",")]
+        hits = [f for index, f in self.indices.items() if any(fnmatchcase(index, p) for p in parts)]
+        return {k: v for fields in hits for k, v in fields.items()} if hits else None
+
+    def query(self, query: Any, fields: Fields | None, label: str) -> None:
+        names, error = query_fields(query)
+        self.add(error, f"{label}: ")
+        for name in names if fields is not None else []:
+            self.add(field_problem(fields, name, "query"), f"{label} {query.get('query')!r}: ")
+
+    def source(self, attrs: Obj) -> Obj | None:
+        source, error = _parse_json(attrs.get("kibanaSavedObjectMeta"), "searchSourceJSON", dict)
+        self.add(error)
+        if source is not None and not isinstance(source.get("filter", []), list):
+            self.add("searchSourceJSON filter must be a list")
+        return source  # type: ignore[no-any-return]
+
+    def check_index_pattern(self, attrs: Obj, refs: Refs) -> None:
+        title = attrs.get("title")
+        if not isinstance(title, str) or not all(p.strip() for p in title.split(",")):
+            self.add(f"title must be a comma-separated index pattern, got {title!r}")
+            return
+        fields = self.fields_for_title(title)
+        if fields is None:
+            self.add(f"title '{title}' matches no newsmon index ({', '.join(self.indices)})")
+        elif attrs.get("timeFieldName"):
+            self.add(field_problem(fields, attrs["timeFieldName"], "time"), "timeFieldName: ")
+
+    def check_search(self, attrs: Obj, refs: Refs) -> None:
+        self.add(None if attrs.get("title") else "title is missing")
+        source = self.source(attrs)
+        if source is None:
+            return
+        fields = self.fields_of(refs, str(source.get("indexRefName")))
+        self.query(source.get("query"), fields, "query")
+        columns, sort = attrs.get("columns", []), attrs.get("sort", [])
+        if not (isinstance(columns, list) and all(isinstance(c, str) for c in columns)):
+            self.add(f"columns must be a list of strings, got {columns!r}")
+            columns = []
+        if not (isinstance(sort, list) and all(
+                isinstance(s, list) and len(s) == 2 and s[1] in ("asc", "desc") for s in sort)):
+            self.add(f"sort must be a list of [field, 'asc'|'desc'], got {sort!r}")
+            sort = []
+        for name, use in [(c, "column") for c in columns] + [(s[0], "sort") for s in sort]:
+            self.add(field_problem(fields, name, use) if fields is not None else None)
+
+    def check_lens(self, attrs: Obj, refs: Refs) -> None:
+        state = attrs.get("state")
+        if not isinstance(state, dict):
+            self.add(f"Lens state must be an object, got {type(state).__name__}")
+            return
+        vis_type = attrs.get("visualizationType")
+        self.add(None if vis_type in LENS_TYPES else f"unknown visualizationType {vis_type!r}")
+        sources = state.get("datasourceStates") or {}
+        layers = {**(sources.get("indexpattern") or {}).get("layers", {}),
+                  **(sources.get("formBased") or {}).get("layers", {})}
+        self.add(None if layers else "no formBased layers")
+        union: Fields = {}
+        for layer_id, layer in layers.items():
+            fields = self.fields_of(refs, f"indexpattern-datasource-layer-{layer_id}")
+            union.update(fields or {})
+            self.lens_layer(layer_id, layer, fields)
+        self.query(state.get("query"), union or None, "Lens query")
+        self.lens_accessors(state.get("visualization") or {}, layers)
+
+    def lens_layer(self, layer_id: str, layer: Obj, fields: Fields | None) -> None:
+        columns = layer.get("columns") or {}
+        if sorted(layer.get("columnOrder", [])) != sorted(columns):
+            self.add(f"layer {layer_id}: columnOrder does not list exactly its columns")
+        for col_id, col in columns.items():
+            where = f"layer {layer_id} column {col_id}: "
+            op, name = col.get("operationType"), col.get("sourceField")
+            order = (col.get("params") or {}).get("orderBy") or {}
+            if order.get("type") == "column" and order.get("columnId") not in columns:
+                self.add(f"orderBy column {order.get('columnId')!r} does not exist", where)
+            if "filter" in col:
+                self.query(col["filter"], fields, f"{where}filter")
+            if fields is None or name is None or (op == "count" and name == "___records___"):
+                continue
+            use = OPERATION_USE.get(str(op), "column")
+            problem = field_problem(fields, name, use)
+            self.add(problem, where)
+            allowed = LENS_DATATYPES.get(col.get("dataType"), set(fields.values()))
+            if problem is None and use in ("terms", "date_histogram") and \
+                    fields.get(name, "keyword") not in allowed:
+                self.add(f"dataType {col.get('dataType')} does not fit {fields[name]}", where)
+
+    def lens_accessors(self, vis: Obj, layers: Mapping[str, Obj]) -> None:
+        for vis_layer in vis.get("layers") or ([vis] if "layerId" in vis else []):
+            columns = (layers.get(vis_layer.get("layerId")) or {}).get("columns")
+            if columns is None:
+                self.add(f"visualization layer {vis_layer.get('layerId')!r} has no datasource")
+                continue
+            keys = ("xAccessor", "splitAccessor", "accessor", "metricAccessor")
+            ids = [vis_layer.get(k) for k in keys] + list(vis_layer.get("accessors", []))
+            ids += [c.get("columnId") for c in vis_layer.get("columns", [])]
+            for col_id in (i for i in ids if i is not None):
+                self.add(None if col_id in columns else f"accessor {col_id!r} is not a column")
+
+    def check_visualization(self, attrs: Obj, refs: Refs) -> None:
+        vis, _ = _parse_json(attrs, "visState", dict)  # parse errors reported by envelope()
+        source = self.source(attrs)
+        if vis is None or source is None:
+            return
+        fields = (self.fields_of(refs, str(source["indexRefName"]))
+                  if "indexRefName" in source else None)
+        self.query(source.get("query", {"query": "", "language": "kuery"}), fields, "query")
+        for agg in vis.get("aggs", []) if fields is not None else []:
+            name = (agg.get("params") or {}).get("field")
+            if name is not None:
+                use = OPERATION_USE.get(str(agg.get("type")), "column")
+                self.add(field_problem(fields, name, use), f"visState agg {agg.get('id')}: ")
+
+    def check_dashboard(self, attrs: Obj, refs: Refs) -> None:
+        self.add(None if attrs.get("title") else "title is missing")
+        source = self.source(attrs)
+        if source is not None and "query" in source:
+            every = {k: v for fields in self.indices.values() for k, v in fields.items()}
+            self.query(source["query"], every, "dashboard query")
+        panels, _ = _parse_json(attrs, "panelsJSON", list)  # parse errors reported by envelope()
+        boxes: list[tuple[str, int, int, int, int]] = []
+        for panel in panels or []:
+            index = panel.get("panelIndex") if isinstance(panel, dict) else None
+            if not isinstance(index, str) or not index:
+                self.add(f"panel {panel!r} needs a string panelIndex")
+                continue
+            grid = panel.get("gridData") or {}
+            x, y, w, h = (grid.get(k) for k in "xywh")
+            if not (isinstance(x, int) and isinstance(y, int) and isinstance(w, int)
+                    and isinstance(h, int)):
+                self.add(f"panel {index}: gridData needs integer x, y, w, h")
+            elif x < 0 or y < 0 or w < 1 or h < 1 or x + w > GRID_COLUMNS:
+                self.add(f"panel {index}: gridData x={x} w={w} y={y} h={h} leaves the "
+                         f"{GRID_COLUMNS}-column grid")
+            else:
+                boxes.append((index, x, y, w, h))
+            self.add(None if grid.get("i") == index else f"panel {index}: gridData.i != panelIndex")
+            self.panel_ref(index, panel, refs)
+        self.overlaps(boxes)
+
+    def panel_ref(self, index: str, panel: Obj, refs: Refs) -> None:
+        ref_name = panel.get("panelRefName")
+        if not isinstance(ref_name, str):
+            self.add(f"panel {index}: no panelRefName (by-value panels are not checked)")
+            return
+        ref = refs.get(f"{index}:{ref_name}") or refs.get(ref_name)
+        if ref is None:
+            self.add(f"panel {index}: no reference named '{index}:{ref_name}'")
+        elif panel.get("type", ref["type"]) != ref["type"]:
+            self.add(f"panel {index}: type {panel.get('type')} but reference is {ref['type']}")
+
+    def overlaps(self, boxes: list[tuple[str, int, int, int, int]]) -> None:
+        for n, (a, ax, ay, aw, ah) in enumerate(boxes):
+            for b, bx, by, bw, bh in boxes[n + 1:]:
+                if ax < bx + bw and bx < ax + aw and ay < by + bh and by < ay + ah:
+                    self.add(f"panels {a} and {b} overlap")
+
+
+def validate_objects(objects: Iterable[Obj], article_props: Mapping[str, Any],
+                     alert_props: Mapping[str, Any]) -> list[str]:
+    """Problems Kibana would reject or render broken; empty when the objects are fine."""
+    objects = list(objects)
+    bad = [f"#{n}: not a JSON object" for n, o in enumerate(objects, 1) if not isinstance(o, dict)]
+    good = [o for o in objects if isinstance(o, dict)]
+    return bad + _Validator(good, article_props, alert_props).run()
+
+
+def _describe(error: Any) -> str:
+    detail = (error.get("error") if isinstance(error, dict) else None) or {}
+    if not isinstance(error, dict) or not isinstance(detail, dict):
+        return repr(error)
+    extra = detail.get("references") or detail.get("message") or ""
+    return f"{error.get('type')}:{error.get('id')}: {detail.get('type')} {extra}".rstrip()
+
+
+def import_objects(kibana_url: str, path: str | Path, *, overwrite: bool = True,
+                   space: str | None = None, auth: httpx.Auth | tuple[str, str] | None = None,
+                   timeout: float = 60.0) -> dict[str, Any]:
+    """POST the file to Kibana's import API; the parsed answer, or :class:`KibanaImportError`."""
+    path = Path(path)
+    if path.suffix != ".ndjson":
+        raise KibanaImportError(f"{path}: Kibana imports only .ndjson files")
+    prefix = f"/s/{quote(space, safe='')}" if space and space != "default" else ""
+    url = f"{kibana_url.rstrip('/')}{prefix}/api/saved_objects/_import"
+    try:
+        response = httpx.post(url, params={"overwrite": "true"} if overwrite else {},
+                              headers={"kbn-xsrf": "true"}, auth=auth, timeout=timeout,
+                              files={"file": (path.name, path.read_bytes(), "application/ndjson")})
+    except httpx.HTTPError as exc:
+        raise KibanaImportError(f"cannot reach Kibana at {url}: {exc}") from exc
+    try:
+        body = response.json()
+    except ValueError:
+        body = {"message": response.text[:500]}
+    if response.status_code >= 400 or not isinstance(body, dict):
+        message = body.get("message") if isinstance(body, dict) else body
+        raise KibanaImportError(f"Kibana answered HTTP {response.status_code} for {url}: {message}")
+    if not body.get("success"):
+        errors = list(body.get("errors") or [])
+        listed = "; ".join(_describe(e) for e in errors) or "no errors listed"
+        raise KibanaImportError(f"Kibana import of {path.name} failed: {listed}", errors)
+    return body
