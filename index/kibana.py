@@ -1,14 +1,10 @@
 """Kibana saved objects for newsmon: load, validate offline against our mapping, import.
 
-``deploy/kibana/newsmon.ndjson`` holds data views, saved searches, Lens visualizations and the
-"Peace talks" dashboard for Kibana 9.2 (Elasticsearch 9.2). Kibana cannot run here, so
-:func:`validate_objects` checks statically what an import would reject or a panel would render
-broken: envelopes, migration versions, references, string-encoded JSON, dashboard grids, and every
-field an object uses against the index templates, with a compatible type. :func:`import_objects`
-posts the file to ``/api/saved_objects/_import``.
-
-Limits: KQL field names are found with a pattern, not Kibana's grammar (nested ``a:{b:c}`` is not
-understood); Lucene queries are parsed with luqum; by-value dashboard panels are not checked.
+``deploy/kibana/newsmon.ndjson`` targets Kibana 9.2 (Elasticsearch 9.2). Kibana cannot run here,
+so :func:`validate_objects` checks statically what an import would reject or a panel would render
+broken. Limits: KQL field names are found with a pattern, not Kibana's grammar (nested
+``a:{b:c}`` is not understood); Lucene uses :mod:`newsmon.query.syntax`; by-value dashboard
+panels are not checked.
 """
 
 from __future__ import annotations
@@ -22,9 +18,9 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
-from luqum.exceptions import ParseError
-from luqum.parser import parser as lucene_parser
-from luqum.tree import SearchField
+
+from newsmon.query.errors import QueryError
+from newsmon.query.syntax import Group, Leaf, parse
 
 Obj = dict[str, Any]
 Fields = dict[str, str]  # flattened field name -> Elasticsearch type
@@ -32,7 +28,7 @@ Refs = Mapping[str, Obj]  # reference name -> reference
 
 TARGET_VERSION = (9, 2, 0)
 GRID_COLUMNS = 48
-INDEX_NAMES = {"articles": "news-articles-000001", "alerts": "news-alerts"}
+INDEX_NAMES = ("news-articles-000001", "news-alerts")  # what data-view titles must match
 NUMERIC = {"long", "integer", "short", "byte", "double", "float", "half_float", "scaled_float",
            "unsigned_long"}
 DATES = {"date", "date_nanos"}
@@ -45,24 +41,19 @@ OPERATION_USE = {"terms": "terms", "date_histogram": "date_histogram", "unique_c
                  "unique_count", "cardinality": "unique_count", "sum": "numeric", "avg": "numeric",
                  "average": "numeric", "median": "numeric", "min": "numeric", "max": "numeric",
                  "percentile": "numeric", "standard_deviation": "numeric"}
-LENS_DATATYPES = {"string": TERMS_TYPES - NUMERIC, "number": NUMERIC, "date": DATES}
 LENS_TYPES = {"lnsXY", "lnsDatatable", "lnsMetric", "lnsLegacyMetric", "lnsPie", "lnsHeatmap",
               "lnsGauge", "lnsTagcloud"}
 STRING_ATTRS = {"index-pattern": ("fields", "fieldFormatMap", "runtimeFieldMap", "sourceFilters",
                                   "fieldAttrs", "typeMeta"),
                 "visualization": ("visState", "uiStateJSON"),
                 "dashboard": ("panelsJSON", "optionsJSON")}
-_KQL_FIELD = re.compile(r"(?<![\w.@*-])([A-Za-z_@][\w.@*-]*)\s*(?::|<=|>=|<|>)")
+_KQL_FIELD = re.compile(r"(?<![\w.@*-])([A-Za-z_@*][\w.@*-]*)\s*(?::|<=|>=|<|>)")
 _KQL_QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"')
 _VERSION = re.compile(r"^(\d+)\.(\d+)\.(\d+)$")
 
 
 class KibanaError(Exception):
-    """Base for Kibana asset and import errors."""
-
-
-class KibanaAssetError(KibanaError):
-    """The saved-objects file cannot be read as NDJSON saved objects."""
+    """The saved-objects file cannot be read, or Kibana refused or missed the import."""
 
 
 class KibanaImportError(KibanaError):
@@ -89,14 +80,13 @@ def newsmon_mappings() -> tuple[dict[str, Any], dict[str, Any]]:
 def _read(path: Path) -> tuple[list[Obj], list[str]]:
     problems = [] if path.suffix == ".ndjson" else [f"{path.name}: Kibana imports only .ndjson"]
     try:
-        text = path.read_bytes().decode("utf-8")
+        lines = path.read_bytes().decode("utf-8").split("\n")
     except UnicodeDecodeError as exc:
         return [], [*problems, f"{path.name}: not UTF-8 ({exc})"]
-    lines = text.split("\n")
     if lines[-1]:
         problems.append(f"{path.name}: no final newline")
     objects: list[Obj] = []
-    for no, line in enumerate(lines[:-1] if not lines[-1] else lines, 1):
+    for no, line in enumerate(lines if lines[-1] else lines[:-1], 1):
         try:
             item = json.loads(line) if line.strip() else "blank line"
         except json.JSONDecodeError as exc:
@@ -109,10 +99,10 @@ def _read(path: Path) -> tuple[list[Obj], list[str]]:
 
 
 def load_objects(path: str | Path) -> list[Obj]:
-    """Saved objects, one per line; :class:`KibanaAssetError` lists every line that fails."""
+    """Saved objects, one per line; :class:`KibanaError` lists every line that fails."""
     objects, problems = _read(Path(path))
     if problems:
-        raise KibanaAssetError("; ".join(problems))
+        raise KibanaError("; ".join(problems))
     return objects
 
 
@@ -145,8 +135,7 @@ def field_problem(fields: Fields, name: Any, use: str) -> str | None:
              else {t for f, t in known.items() if "*" in name and fnmatchcase(f, name)})
     if not types:
         return f"{use} field '{name}' is not in the mapping"
-    have = "/".join(sorted(types))
-    allowed = USE_TYPES.get(use)
+    have, allowed = "/".join(sorted(types)), USE_TYPES.get(use)
     if allowed is not None and not types <= allowed:
         return f"{use} field '{name}' is {have}; {use} needs {'/'.join(sorted(allowed))}"
     if use == "sort" and types & NOT_SORTABLE:
@@ -163,18 +152,17 @@ def query_fields(query: Any) -> tuple[list[str], str | None]:
         return _KQL_FIELD.findall(_KQL_QUOTED.sub('""', text)), None
     if language != "lucene":
         return [], f"query language must be kuery or lucene, got {language!r}"
-    if not text.strip():
-        return [], None
     try:
-        stack = [lucene_parser.parse(text)]
-    except (ParseError, TypeError, ValueError) as exc:
+        stack: list[Group | Leaf] = [parse(text)] if text.strip() else []
+    except QueryError as exc:
         return [], f"Lucene query {text!r} does not parse ({exc})"
     found: list[str] = []
     while stack:
         node = stack.pop()
-        if isinstance(node, SearchField):
-            found.append(str(node.expr) if node.name == "_exists_" else node.name)
-        stack.extend(node.children)
+        if isinstance(node, Group):
+            stack.extend(clause.node for clause in node.clauses)
+        elif node.field is not None:
+            found.append(node.text if node.field == "_exists_" else node.field)
     return found, None
 
 
@@ -200,11 +188,8 @@ def _version_problem(value: Any) -> str | None:
 
 
 class _Validator:
-    def __init__(self, objects: list[Obj], article: Mapping[str, Any],
-                 alert: Mapping[str, Any]) -> None:
-        self.objects = objects
-        self.indices = {INDEX_NAMES["articles"]: flatten_mapping(article),
-                        INDEX_NAMES["alerts"]: flatten_mapping(alert)}
+    def __init__(self, objects: list[Obj], indices: Mapping[str, Fields]) -> None:
+        self.objects, self.indices = objects, indices
         self.by_key = {(o.get("type"), o.get("id")): o for o in objects}
         self.problems: list[str] = []
         self.where = ""
@@ -216,18 +201,16 @@ class _Validator:
     def run(self) -> list[str]:
         seen: set[tuple[Any, Any]] = set()
         for pos, obj in enumerate(self.objects, 1):
-            self.where = f"#{pos} {obj.get('type')}:{obj.get('id')}"
-            key = (obj.get("type"), obj.get("id"))
+            self.where, key = f"#{pos} {obj.get('type')}:{obj.get('id')}", (obj.get("type"),
+                                                                           obj.get("id"))
             self.add(f"duplicate id for type {key[0]}" if key in seen else None)
             seen.add(key)
-            if not self.envelope(obj):
-                continue
-            self.references(obj)
-            check = getattr(self, "check_" + obj["type"].replace("-", "_"), None)
-            if check is None:
-                self.add(f"type {obj['type']!r} is not one newsmon ships or checks")
-            else:
-                check(obj["attributes"], {r["name"]: r for r in obj["references"]})
+            if self.envelope(obj):
+                self.references(obj)
+                check = getattr(self, "check_" + obj["type"].replace("-", "_"), None)
+                self.add(None if check else f"type {obj['type']!r} is not one newsmon checks")
+                if check is not None:
+                    check(obj["attributes"], {r["name"]: r for r in obj["references"]})
         return self.problems
 
     def envelope(self, obj: Obj) -> bool:
@@ -237,18 +220,16 @@ class _Validator:
         self.add(f"needs string type and id, object attributes, list references: {bad}"
                  if bad else None)
         refs = obj.get("references") if isinstance(obj.get("references"), list) else []
-        bad_refs = [r for r in refs if not (isinstance(r, dict) and all(
+        bad_refs = [r for r in refs or [] if not (isinstance(r, dict) and all(
             isinstance(r.get(k), str) and r[k] for k in ("name", "type", "id")))]
         self.add(f"references need string name, type and id: {bad_refs}" if bad_refs else None)
         versions = [obj[k] for k in ("coreMigrationVersion", "typeMigrationVersion") if k in obj]
         for value in versions + list((obj.get("migrationVersion") or {}).values()):
             self.add(_version_problem(value))
-        if bad or bad_refs:
-            return False
-        for key in STRING_ATTRS.get(obj["type"], ()):
+        for key in STRING_ATTRS.get(obj["type"], ()) if not bad else ():
             if key in obj["attributes"]:
                 self.add(_parse_json(obj["attributes"], key, object)[1])
-        return True
+        return not bad and not bad_refs
 
     def references(self, obj: Obj) -> None:
         names = [r["name"] for r in obj["references"]]
@@ -279,20 +260,17 @@ class _Validator:
         for name in names if fields is not None else []:
             self.add(field_problem(fields, name, "query"), f"{label} {query.get('query')!r}: ")
 
-    def source(self, attrs: Obj) -> Obj | None:
+    def source(self, attrs: Obj) -> Any:
         source, error = _parse_json(attrs.get("kibanaSavedObjectMeta"), "searchSourceJSON", dict)
         self.add(error)
-        if source is not None and not isinstance(source.get("filter", []), list):
-            self.add("searchSourceJSON filter must be a list")
-        return source  # type: ignore[no-any-return]
+        return source
 
     def check_index_pattern(self, attrs: Obj, refs: Refs) -> None:
         title = attrs.get("title")
+        fields = self.fields_for_title(title) if isinstance(title, str) else None
         if not isinstance(title, str) or not all(p.strip() for p in title.split(",")):
             self.add(f"title must be a comma-separated index pattern, got {title!r}")
-            return
-        fields = self.fields_for_title(title)
-        if fields is None:
+        elif fields is None:
             self.add(f"title '{title}' matches no newsmon index ({', '.join(self.indices)})")
         elif attrs.get("timeFieldName"):
             self.add(field_problem(fields, attrs["timeFieldName"], "time"), "timeFieldName: ")
@@ -302,6 +280,7 @@ class _Validator:
         source = self.source(attrs)
         if source is None:
             return
+        self.add(None if isinstance(source.get("filter", []), list) else "filter must be a list")
         fields = self.fields_of(refs, str(source.get("indexRefName")))
         self.query(source.get("query"), fields, "query")
         columns, sort = attrs.get("columns", []), attrs.get("sort", [])
@@ -316,11 +295,10 @@ class _Validator:
             self.add(field_problem(fields, name, use) if fields is not None else None)
 
     def check_lens(self, attrs: Obj, refs: Refs) -> None:
-        state = attrs.get("state")
+        state, vis_type = attrs.get("state"), attrs.get("visualizationType")
         if not isinstance(state, dict):
             self.add(f"Lens state must be an object, got {type(state).__name__}")
             return
-        vis_type = attrs.get("visualizationType")
         self.add(None if vis_type in LENS_TYPES else f"unknown visualizationType {vis_type!r}")
         sources = state.get("datasourceStates") or {}
         layers = {**(sources.get("indexpattern") or {}).get("layers", {}),
@@ -346,15 +324,8 @@ class _Validator:
                 self.add(f"orderBy column {order.get('columnId')!r} does not exist", where)
             if "filter" in col:
                 self.query(col["filter"], fields, f"{where}filter")
-            if fields is None or name is None or (op == "count" and name == "___records___"):
-                continue
-            use = OPERATION_USE.get(str(op), "column")
-            problem = field_problem(fields, name, use)
-            self.add(problem, where)
-            allowed = LENS_DATATYPES.get(col.get("dataType"), set(fields.values()))
-            if problem is None and use in ("terms", "date_histogram") and \
-                    fields.get(name, "keyword") not in allowed:
-                self.add(f"dataType {col.get('dataType')} does not fit {fields[name]}", where)
+            if fields is not None and name is not None and name != "___records___":
+                self.add(field_problem(fields, name, OPERATION_USE.get(str(op), "column")), where)
 
     def lens_accessors(self, vis: Obj, layers: Mapping[str, Obj]) -> None:
         for vis_layer in vis.get("layers") or ([vis] if "layerId" in vis else []):
@@ -371,16 +342,14 @@ class _Validator:
     def check_visualization(self, attrs: Obj, refs: Refs) -> None:
         vis, _ = _parse_json(attrs, "visState", dict)  # parse errors reported by envelope()
         source = self.source(attrs)
-        if vis is None or source is None:
+        if vis is None or source is None or "indexRefName" not in source:
             return
-        fields = (self.fields_of(refs, str(source["indexRefName"]))
-                  if "indexRefName" in source else None)
+        fields = self.fields_of(refs, str(source["indexRefName"]))
         self.query(source.get("query", {"query": "", "language": "kuery"}), fields, "query")
         for agg in vis.get("aggs", []) if fields is not None else []:
-            name = (agg.get("params") or {}).get("field")
+            name, use = (agg.get("params") or {}).get("field"), OPERATION_USE.get(agg.get("type"))
             if name is not None:
-                use = OPERATION_USE.get(str(agg.get("type")), "column")
-                self.add(field_problem(fields, name, use), f"visState agg {agg.get('id')}: ")
+                self.add(field_problem(fields, name, use or "column"), f"agg {agg.get('id')}: ")
 
     def check_dashboard(self, attrs: Obj, refs: Refs) -> None:
         self.add(None if attrs.get("title") else "title is missing")
@@ -397,8 +366,7 @@ class _Validator:
                 continue
             grid = panel.get("gridData") or {}
             x, y, w, h = (grid.get(k) for k in "xywh")
-            if not (isinstance(x, int) and isinstance(y, int) and isinstance(w, int)
-                    and isinstance(h, int)):
+            if not all(isinstance(v, int) for v in (x, y, w, h)):
                 self.add(f"panel {index}: gridData needs integer x, y, w, h")
             elif x < 0 or y < 0 or w < 1 or h < 1 or x + w > GRID_COLUMNS:
                 self.add(f"panel {index}: gridData x={x} w={w} y={y} h={h} leaves the "
@@ -407,33 +375,30 @@ class _Validator:
                 boxes.append((index, x, y, w, h))
             self.add(None if grid.get("i") == index else f"panel {index}: gridData.i != panelIndex")
             self.panel_ref(index, panel, refs)
-        self.overlaps(boxes)
-
-    def panel_ref(self, index: str, panel: Obj, refs: Refs) -> None:
-        ref_name = panel.get("panelRefName")
-        if not isinstance(ref_name, str):
-            self.add(f"panel {index}: no panelRefName (by-value panels are not checked)")
-            return
-        ref = refs.get(f"{index}:{ref_name}") or refs.get(ref_name)
-        if ref is None:
-            self.add(f"panel {index}: no reference named '{index}:{ref_name}'")
-        elif panel.get("type", ref["type"]) != ref["type"]:
-            self.add(f"panel {index}: type {panel.get('type')} but reference is {ref['type']}")
-
-    def overlaps(self, boxes: list[tuple[str, int, int, int, int]]) -> None:
         for n, (a, ax, ay, aw, ah) in enumerate(boxes):
             for b, bx, by, bw, bh in boxes[n + 1:]:
                 if ax < bx + bw and bx < ax + aw and ay < by + bh and by < ay + ah:
                     self.add(f"panels {a} and {b} overlap")
 
+    def panel_ref(self, index: str, panel: Obj, refs: Refs) -> None:
+        ref_name = panel.get("panelRefName")
+        ref = refs.get(f"{index}:{ref_name}") or refs.get(str(ref_name))
+        if not isinstance(ref_name, str):
+            self.add(f"panel {index}: no panelRefName (by-value panels are not checked)")
+        elif ref is None:
+            self.add(f"panel {index}: no reference named '{index}:{ref_name}'")
+        elif panel.get("type", ref["type"]) != ref["type"]:
+            self.add(f"panel {index}: type {panel.get('type')} but reference is {ref['type']}")
 
-def validate_objects(objects: Iterable[Obj], article_props: Mapping[str, Any],
+
+def validate_objects(objects: Iterable[Any], article_props: Mapping[str, Any],
                      alert_props: Mapping[str, Any]) -> list[str]:
     """Problems Kibana would reject or render broken; empty when the objects are fine."""
-    objects = list(objects)
-    bad = [f"#{n}: not a JSON object" for n, o in enumerate(objects, 1) if not isinstance(o, dict)]
-    good = [o for o in objects if isinstance(o, dict)]
-    return bad + _Validator(good, article_props, alert_props).run()
+    items = list(objects)
+    bad = [f"#{n}: not a JSON object" for n, o in enumerate(items, 1) if not isinstance(o, dict)]
+    indices = dict(zip(INDEX_NAMES, map(flatten_mapping, (article_props, alert_props)),
+                       strict=True))
+    return bad + _Validator([o for o in items if isinstance(o, dict)], indices).run()
 
 
 def _describe(error: Any) -> str:

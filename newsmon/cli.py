@@ -46,8 +46,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--once", action="store_true", help="poll every feed once and exit")
     p = sub.add_parser("process", help="service: tag raw articles, publish tagged articles")
     _add_common(p, "bus")
-    p = sub.add_parser("index", help="service: write tagged articles to the store")
+    p = sub.add_parser(
+        "index", help="service: write tagged articles to the store; or `index create|check`"
+    )
     _add_common(p, "bus", "store")
+    p.add_argument(
+        "action", nargs="?", default="serve", choices=("serve", "create", "check"),
+        help="serve (default): run the service; create: templates, alias and indices; "
+        "check: verify they exist and match the shipped mapping",
+    )
     p = sub.add_parser("alert", help="service: match tagged articles against alert rules")
     _add_common(p, "bus", "store", "rules")
     p = sub.add_parser("run", help="every stage in one process (embedded default)")
@@ -60,7 +67,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="one JSON document per line")
     p.add_argument("--limit", type=int, default=20, help="at most N hits (default 20)")
     p.add_argument("--sort", choices=("published", "relevance"), default="published")
+    for register in _stage_commands():
+        register(sub)
     return parser
+
+
+def _stage_commands() -> list[Any]:
+    """Each stage may add its own sub-commands: ``<stage>/cli.py`` defines ``register(sub)``,
+    whose parsers ``set_defaults(handler=fn)`` with ``fn(args, settings) -> int``. Those modules
+    import their heavy dependencies inside the handlers."""
+    import importlib
+
+    found = []
+    for stage in ("ingest", "process", "index", "alert"):
+        try:
+            module = importlib.import_module(f"{stage}.cli")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{stage}.cli":
+                raise
+            continue
+        found.append(module.register)
+    return found
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -68,8 +95,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = _settings(args)
         logs.configure(settings.log_format, settings.log_level)
-        handler = _COMMANDS[args.command]
-        return handler(args, settings)
+        handler = getattr(args, "handler", None) or _COMMANDS[args.command]
+        return int(handler(args, settings))
     except (ConfigError, QueryError) as exc:
         print(f"newsmon: error: {exc}", file=sys.stderr)
         return 2
@@ -163,6 +190,10 @@ def _cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     from index.stage import IndexStage
     from newsmon.wiring import make_bus, make_store
 
+    if args.action != "serve":
+        from index.admin import run_admin
+
+        return run_admin(args.action, settings)
     store = make_store(settings)
     store.ensure_schema()
     bus = make_bus(settings)

@@ -136,7 +136,8 @@ def _minhash(shingles: U64, permutations: int) -> U32:
         return np.full(permutations, 0xFFFFFFFF, dtype=np.uint32)
     x = (shingles ^ (shingles >> np.uint64(32))) & np.uint64(0xFFFFFFFF)
     mixed = np.multiply.outer(x, _A[:permutations]) + _B[:permutations]
-    return (mixed >> np.uint64(32)).min(axis=0).astype(np.uint32)
+    sig: U32 = (mixed >> np.uint64(32)).min(axis=0).astype(np.uint32)
+    return sig
 
 
 def signature(title: str, text: str) -> Signature:
@@ -256,6 +257,7 @@ class StoryClusterer:
         self, config: ClusterConfig | None = None, state: SqliteStoryState | None = None
     ) -> None:
         self.config = config or ClusterConfig()
+        self._window = self.config.window.total_seconds()
         self._state = state
         self._index = StoryIndex(self.config.max_entries)
         self._newest = float("-inf")
@@ -269,8 +271,7 @@ class StoryClusterer:
         return cls(config, SqliteStoryState(path))
 
     def _load(self, state: SqliteStoryState) -> None:
-        window = self.config.window.total_seconds()
-        for entry in state.load(window, self.config.max_entries):
+        for entry in state.load(self._window, self.config.max_entries):
             self._index.add(entry)
             self._newest = max(self._newest, entry.ts)
 
@@ -290,8 +291,8 @@ class StoryClusterer:
         entry = self._match(Entry(article_id, article_id, when.timestamp(), signature(title, text)))
         self._pending.append(entry)
         self._newest = max(self._newest, entry.ts)
-        self._index.evict_before(self._newest - self.config.window.total_seconds())
-        if entry.sig.n_full and entry.ts >= self._newest - self.config.window.total_seconds():
+        self._index.evict_before(self._newest - self._window)
+        if entry.sig.n_full and entry.ts >= self._newest - self._window:
             self._index.add(entry)
         return entry.story_id
 
@@ -305,10 +306,9 @@ class StoryClusterer:
         return self._state.lookup(article_id) if self._state else None
 
     def _match(self, new: Entry) -> Entry:
-        window = self.config.window.total_seconds()
         matches = [
             e for e in self._index.candidates(new.sig)
-            if abs(e.ts - new.ts) <= window and same_story(new.sig, e.sig, self.config)
+            if abs(e.ts - new.ts) <= self._window and same_story(new.sig, e.sig, self.config)
         ]
         if not matches:
             return new
@@ -323,10 +323,8 @@ class StoryClusterer:
 
     def _horizons(self) -> tuple[float, float]:
         """Signatures before the first and assignments before the second are dropped."""
-        return (
-            self._newest - self.config.window.total_seconds(),
-            self._newest - self.config.keep_assignments.total_seconds(),
-        )
+        keep = self.config.keep_assignments.total_seconds()
+        return self._newest - self._window, self._newest - keep
 
     def close(self) -> None:
         self.commit()
