@@ -51,7 +51,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_common(p, "bus", "store")
     p.add_argument(
-        "action", nargs="?", default="serve", choices=("serve", "create", "check"),
+        "action",
+        nargs="?",
+        default="serve",
+        choices=("serve", "create", "check"),
         help="serve (default): run the service; create: templates, alias and indices; "
         "check: verify they exist and match the shipped mapping",
     )
@@ -60,6 +63,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="every stage in one process (embedded default)")
     _add_common(p, "bus", "store", "feeds", "rules")
     p.add_argument("--once", action="store_true", help="poll every feed once, drain, exit")
+    p = sub.add_parser("backfill", help="load a JSON Lines archive of articles into the pipeline")
+    _add_common(p, "bus", "store", "rules")
+    p.add_argument("file", help="JSON Lines: id, title, text, url, source, published per line")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
     sub.add_parser("tag", help="JSON Lines of articles on stdin -> tagged JSON Lines on stdout")
     p = sub.add_parser("search", help="search the store with a Lucene query string")
     _add_common(p, "store")
@@ -106,6 +113,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except NewsmonError as exc:
         print(f"newsmon: {exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # `newsmon search ... | head`
+        sys.stderr.close()
+        return 0
 
 
 def _cmd_tag(args: argparse.Namespace, settings: Settings) -> int:
@@ -224,7 +234,23 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _cmd_backfill(args: argparse.Namespace, settings: Settings) -> int:
+    from pathlib import Path
+
+    from newsmon.backfill import backfill
+    from newsmon.embedded import pipeline_bus
+
+    path = Path(args.file)
+    if not path.is_file():
+        raise ConfigError(f"no such file: {path}")
+    with pipeline_bus(settings, _rules(settings)) as bus:
+        published, skipped = backfill(path, bus, progress=not args.no_progress)
+    print(f"backfill: published={published} skipped={skipped}", file=sys.stderr)
+    return 0 if published or not skipped else 1
+
+
 _COMMANDS = {
+    "backfill": _cmd_backfill,
     "ingest": _cmd_ingest,
     "process": _cmd_process,
     "index": _cmd_index,

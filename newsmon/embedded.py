@@ -12,7 +12,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from newsmon.bus import Bus, Consumer, MemoryBus
@@ -78,6 +79,25 @@ def build_stages(bus: Bus, store: ArticleStore, rules: Sequence[Any]) -> list[St
     return [ProcessStage(bus, Tagger.load()), IndexStage(store), AlertStage(store, rules)]
 
 
+@contextmanager
+def pipeline_bus(settings: Settings, rules: Sequence[Any]) -> Iterator[Bus]:
+    """A bus to publish raw articles into. On the embedded default its ``flush`` runs every
+    stage (tag, store, match); on Kafka it is the plain bus and the services do the rest."""
+    bus, store = make_bus(settings), make_store(settings)
+    store.ensure_schema()
+    bus.ensure_topics()
+    try:
+        if isinstance(bus, MemoryBus):
+            handoff = HandOffBus(bus)
+            handoff.attach(build_stages(handoff, store, rules), settings.batch_size)
+            yield handoff
+        else:
+            yield bus
+    finally:
+        bus.close()
+        store.close()
+
+
 def run_all(
     settings: Settings,
     feeds: Sequence[FeedConfig],
@@ -98,13 +118,17 @@ def run_all(
         settings.bus,
         settings.store,
     )
+    from newsmon.console import RunView
+
     try:
-        if isinstance(bus, MemoryBus):
-            handoff = HandOffBus(bus)
-            handoff.attach(build_stages(handoff, store, rules), settings.batch_size)
-            run_ingest(settings, feeds, handoff, stop, once=once)
-        else:
-            _run_on_kafka(settings, feeds, bus, build_stages(bus, store, rules), stop, once)
+        with RunView():
+            if isinstance(bus, MemoryBus):
+                handoff = HandOffBus(bus)
+                handoff.attach(build_stages(handoff, store, rules), settings.batch_size)
+                run_ingest(settings, feeds, handoff, stop, once=once)
+            else:
+                stages = build_stages(bus, store, rules)
+                _run_on_kafka(settings, feeds, bus, stages, stop, once)
     finally:
         bus.close()
         store.close()
