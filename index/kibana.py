@@ -1,10 +1,8 @@
-"""Kibana saved objects for newsmon: load, validate offline against our mapping, import.
+"""Kibana 9.2 saved objects for newsmon (``deploy/kibana/newsmon.ndjson``): load, check, import.
 
-``deploy/kibana/newsmon.ndjson`` targets Kibana 9.2 (Elasticsearch 9.2). Kibana cannot run here,
-so :func:`validate_objects` checks statically what an import would reject or a panel would render
-broken. Limits: KQL field names are found with a pattern, not Kibana's grammar (nested
-``a:{b:c}`` is not understood); Lucene uses :mod:`newsmon.query.syntax`; by-value dashboard
-panels are not checked.
+Kibana cannot run here, so :func:`validate_objects` checks statically what an import would reject
+or a panel would render broken. Limits: KQL field names are found by pattern (nested ``a:{b:c}``
+is not understood), Lucene by :mod:`newsmon.query.syntax`; by-value dashboard panels are skipped.
 """
 
 from __future__ import annotations
@@ -19,6 +17,7 @@ from urllib.parse import quote
 
 import httpx
 
+from index.layout import article_mapping, load_layout
 from newsmon.query.errors import QueryError
 from newsmon.query.syntax import Group, Leaf, parse
 
@@ -26,53 +25,39 @@ Obj = dict[str, Any]
 Fields = dict[str, str]  # flattened field name -> Elasticsearch type
 Refs = Mapping[str, Obj]  # reference name -> reference
 
-TARGET_VERSION = (9, 2, 0)
+TARGET, TARGET_VERSION = "9.2.0", (9, 2, 0)  # the Kibana (and Elasticsearch) release we run
 GRID_COLUMNS = 48
 INDEX_NAMES = ("news-articles-000001", "news-alerts")  # what data-view titles must match
-NUMERIC = {"long", "integer", "short", "byte", "double", "float", "half_float", "scaled_float",
-           "unsigned_long"}
+NUMERIC = set("long integer short byte double float half_float scaled_float unsigned_long".split())
 DATES = {"date", "date_nanos"}
 TERMS_TYPES = {"keyword", "constant_keyword", "boolean", "ip"} | NUMERIC
 NOT_SORTABLE = {"text", "match_only_text", "object", "nested", "binary"}
 META_FIELDS = {"_id": "keyword", "_index": "keyword", "_score": "float", "_source": "_source"}
-USE_TYPES = {"terms": TERMS_TYPES, "date_histogram": DATES, "time": DATES, "numeric": NUMERIC,
-             "unique_count": TERMS_TYPES | DATES}
-OPERATION_USE = {"terms": "terms", "date_histogram": "date_histogram", "unique_count":
-                 "unique_count", "cardinality": "unique_count", "sum": "numeric", "avg": "numeric",
-                 "average": "numeric", "median": "numeric", "min": "numeric", "max": "numeric",
-                 "percentile": "numeric", "standard_deviation": "numeric"}
+USE_TYPES = {"terms": TERMS_TYPES, "date_histogram": DATES, "time": DATES,  # Lens, visState aggs
+             "unique_count": TERMS_TYPES | DATES, "cardinality": TERMS_TYPES | DATES,
+             **dict.fromkeys(("sum", "avg", "average", "median", "min", "max", "percentile",
+                              "standard_deviation"), NUMERIC)}
 LENS_TYPES = {"lnsXY", "lnsDatatable", "lnsMetric", "lnsLegacyMetric", "lnsPie", "lnsHeatmap",
               "lnsGauge", "lnsTagcloud"}
-STRING_ATTRS = {"index-pattern": ("fields", "fieldFormatMap", "runtimeFieldMap", "sourceFilters",
-                                  "fieldAttrs", "typeMeta"),
-                "visualization": ("visState", "uiStateJSON"),
-                "dashboard": ("panelsJSON", "optionsJSON")}
+JSON_ATTRS = {"fields": list, "sourceFilters": list, "panelsJSON": list, **dict.fromkeys((
+    "fieldFormatMap", "runtimeFieldMap", "fieldAttrs", "typeMeta", "visState", "uiStateJSON",
+    "optionsJSON"), dict)}  # string-encoded JSON attributes (data view, visualization, dashboard)
 _KQL_FIELD = re.compile(r"(?<![\w.@*-])([A-Za-z_@*][\w.@*-]*)\s*(?::|<=|>=|<|>)")
 _KQL_QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"')
 _VERSION = re.compile(r"^(\d+)\.(\d+)\.(\d+)$")
+DEFAULT_OBJECTS = Path(__file__).resolve().parent.parent / "deploy" / "kibana" / "newsmon.ndjson"
 
 
 class KibanaError(Exception):
-    """The saved-objects file cannot be read, or Kibana refused or missed the import."""
-
-
-class KibanaImportError(KibanaError):
-    """Kibana refused the import, or could not be reached; ``errors`` as Kibana listed them."""
+    """The file cannot be read, or Kibana refused the import (``errors`` as Kibana listed them)."""
 
     def __init__(self, message: str, errors: list[Any] | None = None) -> None:
         super().__init__(message)
         self.errors = errors or []
 
 
-def default_objects_path() -> Path:
-    """``deploy/kibana/newsmon.ndjson`` in a source checkout."""
-    return Path(__file__).resolve().parent.parent / "deploy" / "kibana" / "newsmon.ndjson"
-
-
 def newsmon_mappings() -> tuple[dict[str, Any], dict[str, Any]]:
     """The article and alert mapping ``properties`` from ``index/templates``."""
-    from index.layout import article_mapping, load_layout
-
     alerts = load_layout().index_templates["news-alerts"]["template"]["mappings"]["properties"]
     return article_mapping(), dict(alerts)
 
@@ -83,8 +68,7 @@ def _read(path: Path) -> tuple[list[Obj], list[str]]:
         lines = path.read_bytes().decode("utf-8").split("\n")
     except UnicodeDecodeError as exc:
         return [], [*problems, f"{path.name}: not UTF-8 ({exc})"]
-    if lines[-1]:
-        problems.append(f"{path.name}: no final newline")
+    problems += [f"{path.name}: no final newline"] if lines[-1] else []
     objects: list[Obj] = []
     for no, line in enumerate(lines if lines[-1] else lines[:-1], 1):
         try:
@@ -126,8 +110,10 @@ def flatten_mapping(props: Mapping[str, Any], prefix: str = "") -> Fields:
     return out
 
 
-def field_problem(fields: Fields, name: Any, use: str) -> str | None:
-    """Why ``name`` cannot serve ``use`` (column, sort, query, terms, time, ...), or None."""
+def field_problem(fields: Fields | None, name: Any, use: str) -> str | None:
+    """Why ``name`` cannot serve ``use`` (column, sort, terms, ...); None if fine or no fields."""
+    if fields is None:  # unknown data view: reported where it is referenced
+        return None
     if not isinstance(name, str) or not name:
         return f"{use} field must be a non-empty string, got {name!r}"
     known = {**META_FIELDS, **fields}
@@ -174,23 +160,14 @@ def _parse_json(attrs: Any, key: str, want: type) -> tuple[Any, str | None]:
         value = json.loads(raw)
     except json.JSONDecodeError as exc:
         return None, f"{key} is not valid JSON ({exc.msg} at {exc.pos})"
-    return (value, None) if isinstance(value, want) else (None, f"{key} is not a JSON {want}")
-
-
-def _version_problem(value: Any) -> str | None:
-    match = _VERSION.match(value) if isinstance(value, str) else None
-    if match is None:
-        return f"migration version {value!r} is not x.y.z"
-    if tuple(int(p) for p in match.groups()) > TARGET_VERSION:
-        target = ".".join(map(str, TARGET_VERSION))
-        return f"migration version {value} is newer than Kibana {target}: import would fail"
-    return None
+    ok = isinstance(value, want)
+    return (value, None) if ok else (None, f"{key} is not a JSON {want.__name__}")
 
 
 class _Validator:
     def __init__(self, objects: list[Obj], indices: Mapping[str, Fields]) -> None:
         self.objects, self.indices = objects, indices
-        self.by_key = {(o.get("type"), o.get("id")): o for o in objects}
+        self.by_key = {(str(o.get("type")), str(o.get("id"))): o for o in objects}
         self.problems: list[str] = []
         self.where = ""
 
@@ -199,13 +176,14 @@ class _Validator:
             self.problems.append(f"{self.where}: {prefix}{problem}")
 
     def run(self) -> list[str]:
-        seen: set[tuple[Any, Any]] = set()
+        seen: set[tuple[str, str]] = set()
         for pos, obj in enumerate(self.objects, 1):
-            self.where, key = f"#{pos} {obj.get('type')}:{obj.get('id')}", (obj.get("type"),
-                                                                           obj.get("id"))
+            key = (str(obj.get("type")), str(obj.get("id")))
+            self.where = f"#{pos} {key[0]}:{key[1]}"
             self.add(f"duplicate id for type {key[0]}" if key in seen else None)
             seen.add(key)
             if self.envelope(obj):
+                self.add(None if obj["attributes"].get("title") else "title is missing")
                 self.references(obj)
                 check = getattr(self, "check_" + obj["type"].replace("-", "_"), None)
                 self.add(None if check else f"type {obj['type']!r} is not one newsmon checks")
@@ -214,22 +192,23 @@ class _Validator:
         return self.problems
 
     def envelope(self, obj: Obj) -> bool:
-        bad = [k for k, kind in (("type", str), ("id", str), ("attributes", dict),
-                                 ("references", list)) if not isinstance(obj.get(k), kind)]
-        bad += [k for k in ("type", "id") if k not in bad and not obj[k]]
-        self.add(f"needs string type and id, object attributes, list references: {bad}"
-                 if bad else None)
-        refs = obj.get("references") if isinstance(obj.get("references"), list) else []
-        bad_refs = [r for r in refs or [] if not (isinstance(r, dict) and all(
+        shape = {"type": str, "id": str, "attributes": dict, "references": list}
+        bad: list[Any] = [k for k, kind in shape.items() if not isinstance(obj.get(k), kind)
+                          or obj.get(k) == ""]
+        refs = obj["references"] if "references" not in bad else []
+        bad += [r for r in refs if not (isinstance(r, dict) and all(
             isinstance(r.get(k), str) and r[k] for k in ("name", "type", "id")))]
-        self.add(f"references need string name, type and id: {bad_refs}" if bad_refs else None)
+        self.add(f"malformed {bad}: needs string type and id, object attributes, references "
+                 "of string name, type and id" if bad else None)
         versions = [obj[k] for k in ("coreMigrationVersion", "typeMigrationVersion") if k in obj]
         for value in versions + list((obj.get("migrationVersion") or {}).values()):
-            self.add(_version_problem(value))
-        for key in STRING_ATTRS.get(obj["type"], ()) if not bad else ():
+            match = _VERSION.match(value) if isinstance(value, str) else None
+            if match is None or tuple(map(int, match.groups())) > TARGET_VERSION:
+                self.add(f"migration version {value!r} must be x.y.z, not newer than {TARGET}")
+        for key, want in JSON_ATTRS.items() if not bad else ():
             if key in obj["attributes"]:
-                self.add(_parse_json(obj["attributes"], key, object)[1])
-        return not bad and not bad_refs
+                self.add(_parse_json(obj["attributes"], key, want)[1])
+        return not bad
 
     def references(self, obj: Obj) -> None:
         names = [r["name"] for r in obj["references"]]
@@ -257,7 +236,7 @@ class _Validator:
     def query(self, query: Any, fields: Fields | None, label: str) -> None:
         names, error = query_fields(query)
         self.add(error, f"{label}: ")
-        for name in names if fields is not None else []:
+        for name in names:
             self.add(field_problem(fields, name, "query"), f"{label} {query.get('query')!r}: ")
 
     def source(self, attrs: Obj) -> Any:
@@ -276,7 +255,6 @@ class _Validator:
             self.add(field_problem(fields, attrs["timeFieldName"], "time"), "timeFieldName: ")
 
     def check_search(self, attrs: Obj, refs: Refs) -> None:
-        self.add(None if attrs.get("title") else "title is missing")
         source = self.source(attrs)
         if source is None:
             return
@@ -292,7 +270,7 @@ class _Validator:
             self.add(f"sort must be a list of [field, 'asc'|'desc'], got {sort!r}")
             sort = []
         for name, use in [(c, "column") for c in columns] + [(s[0], "sort") for s in sort]:
-            self.add(field_problem(fields, name, use) if fields is not None else None)
+            self.add(field_problem(fields, name, use))
 
     def check_lens(self, attrs: Obj, refs: Refs) -> None:
         state, vis_type = attrs.get("state"), attrs.get("visualizationType")
@@ -300,9 +278,7 @@ class _Validator:
             self.add(f"Lens state must be an object, got {type(state).__name__}")
             return
         self.add(None if vis_type in LENS_TYPES else f"unknown visualizationType {vis_type!r}")
-        sources = state.get("datasourceStates") or {}
-        layers = {**(sources.get("indexpattern") or {}).get("layers", {}),
-                  **(sources.get("formBased") or {}).get("layers", {})}
+        layers = ((state.get("datasourceStates") or {}).get("formBased") or {}).get("layers") or {}
         self.add(None if layers else "no formBased layers")
         union: Fields = {}
         for layer_id, layer in layers.items():
@@ -318,45 +294,38 @@ class _Validator:
             self.add(f"layer {layer_id}: columnOrder does not list exactly its columns")
         for col_id, col in columns.items():
             where = f"layer {layer_id} column {col_id}: "
-            op, name = col.get("operationType"), col.get("sourceField")
+            op, name = str(col.get("operationType")), col.get("sourceField")
             order = (col.get("params") or {}).get("orderBy") or {}
             if order.get("type") == "column" and order.get("columnId") not in columns:
                 self.add(f"orderBy column {order.get('columnId')!r} does not exist", where)
             if "filter" in col:
                 self.query(col["filter"], fields, f"{where}filter")
-            if fields is not None and name is not None and name != "___records___":
-                self.add(field_problem(fields, name, OPERATION_USE.get(str(op), "column")), where)
+            if name is not None and name != "___records___":
+                self.add(field_problem(fields, name, op if op in USE_TYPES else "column"), where)
 
     def lens_accessors(self, vis: Obj, layers: Mapping[str, Obj]) -> None:
         for vis_layer in vis.get("layers") or ([vis] if "layerId" in vis else []):
-            columns = (layers.get(vis_layer.get("layerId")) or {}).get("columns")
-            if columns is None:
-                self.add(f"visualization layer {vis_layer.get('layerId')!r} has no datasource")
-                continue
-            keys = ("xAccessor", "splitAccessor", "accessor", "metricAccessor")
-            ids = [vis_layer.get(k) for k in keys] + list(vis_layer.get("accessors", []))
-            ids += [c.get("columnId") for c in vis_layer.get("columns", [])]
-            for col_id in (i for i in ids if i is not None):
-                self.add(None if col_id in columns else f"accessor {col_id!r} is not a column")
+            layer_id, keys = vis_layer.get("layerId"), ("xAccessor", "splitAccessor", "accessor")
+            columns = (layers.get(layer_id) or {}).get("columns") or {}
+            ids = [vis_layer.get(k) for k in (*keys, "metricAccessor")] + vis_layer.get(
+                "accessors", []) + [c.get("columnId") for c in vis_layer.get("columns", [])]
+            for col_id in (i for i in ids if i is not None and i not in columns):
+                self.add(f"accessor {col_id!r} is not a column of layer {layer_id!r}")
 
     def check_visualization(self, attrs: Obj, refs: Refs) -> None:
-        vis, _ = _parse_json(attrs, "visState", dict)  # parse errors reported by envelope()
-        source = self.source(attrs)
-        if vis is None or source is None or "indexRefName" not in source:
-            return
-        fields = self.fields_of(refs, str(source["indexRefName"]))
+        vis, _ = _parse_json(attrs, "visState", dict)  # a parse error is reported by envelope()
+        source = self.source(attrs) or {}
+        fields = self.fields_of(refs, source["indexRefName"]) if "indexRefName" in source else None
         self.query(source.get("query", {"query": "", "language": "kuery"}), fields, "query")
-        for agg in vis.get("aggs", []) if fields is not None else []:
-            name, use = (agg.get("params") or {}).get("field"), OPERATION_USE.get(agg.get("type"))
+        for agg in (vis or {}).get("aggs", []):
+            name, use = (agg.get("params") or {}).get("field"), str(agg.get("type"))
             if name is not None:
-                self.add(field_problem(fields, name, use or "column"), f"agg {agg.get('id')}: ")
+                use = use if use in USE_TYPES else "column"
+                self.add(field_problem(fields, name, use), f"agg {agg.get('id')}: ")
 
     def check_dashboard(self, attrs: Obj, refs: Refs) -> None:
-        self.add(None if attrs.get("title") else "title is missing")
-        source = self.source(attrs)
-        if source is not None and "query" in source:
-            every = {k: v for fields in self.indices.values() for k, v in fields.items()}
-            self.query(source["query"], every, "dashboard query")
+        query = (self.source(attrs) or {}).get("query", {"query": "", "language": "kuery"})
+        self.query(query, {k: v for f in self.indices.values() for k, v in f.items()}, "query")
         panels, _ = _parse_json(attrs, "panelsJSON", list)  # parse errors reported by envelope()
         boxes: list[tuple[str, int, int, int, int]] = []
         for panel in panels or []:
@@ -364,9 +333,9 @@ class _Validator:
             if not isinstance(index, str) or not index:
                 self.add(f"panel {panel!r} needs a string panelIndex")
                 continue
-            grid = panel.get("gridData") or {}
-            x, y, w, h = (grid.get(k) for k in "xywh")
-            if not all(isinstance(v, int) for v in (x, y, w, h)):
+            grid: Any = panel.get("gridData") or {}
+            x, y, w, h = box = [grid.get(k) for k in "xywh"]
+            if not all(isinstance(v, int) for v in box):
                 self.add(f"panel {index}: gridData needs integer x, y, w, h")
             elif x < 0 or y < 0 or w < 1 or h < 1 or x + w > GRID_COLUMNS:
                 self.add(f"panel {index}: gridData x={x} w={w} y={y} h={h} leaves the "
@@ -396,26 +365,18 @@ def validate_objects(objects: Iterable[Any], article_props: Mapping[str, Any],
     """Problems Kibana would reject or render broken; empty when the objects are fine."""
     items = list(objects)
     bad = [f"#{n}: not a JSON object" for n, o in enumerate(items, 1) if not isinstance(o, dict)]
-    indices = dict(zip(INDEX_NAMES, map(flatten_mapping, (article_props, alert_props)),
-                       strict=True))
-    return bad + _Validator([o for o in items if isinstance(o, dict)], indices).run()
-
-
-def _describe(error: Any) -> str:
-    detail = (error.get("error") if isinstance(error, dict) else None) or {}
-    if not isinstance(error, dict) or not isinstance(detail, dict):
-        return repr(error)
-    extra = detail.get("references") or detail.get("message") or ""
-    return f"{error.get('type')}:{error.get('id')}: {detail.get('type')} {extra}".rstrip()
+    fields = [flatten_mapping(article_props), flatten_mapping(alert_props)]
+    return bad + _Validator([o for o in items if isinstance(o, dict)],
+                            dict(zip(INDEX_NAMES, fields, strict=True))).run()
 
 
 def import_objects(kibana_url: str, path: str | Path, *, overwrite: bool = True,
                    space: str | None = None, auth: httpx.Auth | tuple[str, str] | None = None,
                    timeout: float = 60.0) -> dict[str, Any]:
-    """POST the file to Kibana's import API; the parsed answer, or :class:`KibanaImportError`."""
+    """POST the file to Kibana's import API; the parsed answer, or :class:`KibanaError`."""
     path = Path(path)
     if path.suffix != ".ndjson":
-        raise KibanaImportError(f"{path}: Kibana imports only .ndjson files")
+        raise KibanaError(f"{path}: Kibana imports only .ndjson files")
     prefix = f"/s/{quote(space, safe='')}" if space and space != "default" else ""
     url = f"{kibana_url.rstrip('/')}{prefix}/api/saved_objects/_import"
     try:
@@ -423,16 +384,17 @@ def import_objects(kibana_url: str, path: str | Path, *, overwrite: bool = True,
                               headers={"kbn-xsrf": "true"}, auth=auth, timeout=timeout,
                               files={"file": (path.name, path.read_bytes(), "application/ndjson")})
     except httpx.HTTPError as exc:
-        raise KibanaImportError(f"cannot reach Kibana at {url}: {exc}") from exc
+        raise KibanaError(f"cannot reach Kibana at {url}: {exc}") from exc
     try:
         body = response.json()
     except ValueError:
         body = {"message": response.text[:500]}
     if response.status_code >= 400 or not isinstance(body, dict):
         message = body.get("message") if isinstance(body, dict) else body
-        raise KibanaImportError(f"Kibana answered HTTP {response.status_code} for {url}: {message}")
+        raise KibanaError(f"Kibana answered HTTP {response.status_code} for {url}: {message}")
     if not body.get("success"):
         errors = list(body.get("errors") or [])
-        listed = "; ".join(_describe(e) for e in errors) or "no errors listed"
-        raise KibanaImportError(f"Kibana import of {path.name} failed: {listed}", errors)
+        listed = "; ".join(f"{e.get('type')}:{e.get('id')}: {e.get('error')}" if isinstance(
+            e, dict) else repr(e) for e in errors) or "no errors listed"
+        raise KibanaError(f"Kibana import of {path.name} failed: {listed}", errors)
     return body
