@@ -12,6 +12,8 @@ import logging
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
+from prometheus_client import Counter
+
 from newsmon.bus import RAW_TOPIC, TAGGED_TOPIC, Bus, Record
 from newsmon.runtime import DeadLetter
 from newsmon.schema import RawArticle, SchemaError, TaggedArticle, decode, encode
@@ -22,6 +24,15 @@ from .story import StoryClusterer
 __all__ = ["BatchTagger", "ProcessStage"]
 
 log = logging.getLogger(__name__)
+
+CACHE = Counter(
+    "newsmon_process_tag_cache_total", "Texts served from the tag cache or tagged", ["status"]
+)
+STORIES = Counter(
+    "newsmon_process_story_assignments_total",
+    "Story ids given: the article founds its story (new) or joins an earlier one (joined)",
+    ["status"],
+)
 
 
 class ProcessStage:
@@ -56,7 +67,7 @@ class ProcessStage:
         if good:
             self._publish(good)
         log.info(
-            "tagged count=%d dead=%d cache_hits=%d cache_misses=%d stories=%d",
+            "tagged count=%d dead=%d cache_hits=%d cache_misses=%d story_index=%d",
             len(good), len(letters), self.cache.hits, self.cache.misses, len(self.clusterer),
         )
         return letters
@@ -64,8 +75,12 @@ class ProcessStage:
     def _publish(self, articles: Sequence[RawArticle]) -> None:
         now = self._clock()
         stories = self.clusterer.assign_batch(articles)
+        hits, misses = self.cache.hits, self.cache.misses
         tags = tag_cached(self._tagger, self.cache, [(a.title, a.text) for a in articles])
+        CACHE.labels(status="hit").inc(self.cache.hits - hits)
+        CACHE.labels(status="miss").inc(self.cache.misses - misses)
         for raw, tag, story_id in zip(articles, tags, stories, strict=True):
+            STORIES.labels(status="new" if story_id == raw.article_id else "joined").inc()
             out = TaggedArticle.from_raw(raw, tag, story_id, now)
             self._bus.publish(TAGGED_TOPIC, out.article_id, encode(out))
 

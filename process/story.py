@@ -1,35 +1,31 @@
-"""Story clustering: near-duplicate articles (syndicated wire copies, re-headlined, trimmed or
-lightly edited) share a ``story_id``.
+"""Story clustering: near-duplicates (wire copies re-headlined, trimmed, lightly edited) share
+a ``story_id``.
 
-How: each article gets two MinHash signatures over 4-word shingles of normalised words (NFKC,
-lower case, ``\\w+``; wire datelines such as ``LONDON (Reuters) -`` dropped): ``full`` over the
-title and the text, ``lead`` over the first :data:`LEAD_WORDS` words of the text only. LSH
-banding on both finds candidates; a candidate is the same story when
+Each article gets two MinHash signatures over 4-word shingles of normalised words (NFKC, lower
+case, ``\\w+``, a leading wire dateline such as ``LONDON (Reuters) -`` dropped): ``full`` over
+title and text, ``lead`` over the first :data:`LEAD_WORDS` words of the text. LSH banding on
+both finds candidates; a candidate is the same story when the estimated Jaccard similarity of
+the full signatures is ≥ ``threshold`` (another headline, boilerplate, small edits), or when the
+shorter article is contained in the longer one (estimated from Jaccard and the set sizes): by
+≥ ``containment`` over the full text, or by ≥ ``lead_containment`` over the lead if the shorter
+is itself a summary (≤ :data:`SUMMARY_WORDS` words) or is half contained in the full text
+(copies cut to their first paragraphs or to an RSS description).
 
-* the estimated Jaccard similarity of the full signatures is ≥ ``threshold`` (copies with
-  another headline, boilerplate or small edits), or
-* the shorter article is contained in the longer one (estimated from Jaccard and the shingle
-  counts) — by ≥ ``containment`` over the full text, or by ≥ ``lead_containment`` over the lead
-  when the shorter one is itself only a lead/summary or is ≥ half contained in the full text
-  (copies truncated to their first paragraphs or to a summary).
+An article joins the story of its earliest matching article; otherwise it founds a story whose
+id is its own ``article_id``, so a replay in the same order gives the same ids. Assignments are
+remembered: a redelivered ``article_id`` keeps its story. Only articles within ``window`` of
+each other (event time: ``published``, never after ``fetched``) are compared; signatures older
+than the newest event time minus ``window`` are evicted, at most ``max_entries`` kept.
 
-The article joins the story of its earliest matching article; otherwise it founds a story whose
-id is its own ``article_id``, so a replay in the same order gives the same ids. Every
-assignment is remembered (``article_id`` → ``story_id``): a redelivered article keeps its id.
-Only articles within ``window`` of each other (event time: ``published``, capped at
-``fetched``) are compared; signatures older than the newest event time minus ``window`` are
-evicted, and at most ``max_entries`` are kept (oldest go first).
-
-Persistence: :meth:`StoryClusterer.open` keeps signatures and assignments in SQLite (WAL), one
-transaction per batch, loaded and pruned on start; assignments outlive signatures
-(``keep_assignments``). Without a path the state lives in memory only.
+:meth:`StoryClusterer.open` keeps signatures and assignments in SQLite (WAL), written in one
+transaction per batch, loaded on start; assignments outlive signatures (``keep_assignments``).
 
 Limitation: the state is per processor instance. The raw topic is keyed by ``article_id``, so
-copies of one story usually land on different partitions and, with several ``newsmon process``
-instances, on instances that cannot see each other's articles: each instance then founds its
-own story for them. Clustering across instances needs a shared store (the signature buckets in
-a database all instances use) or a separate single-instance story step; with one instance (the
-embedded default and small deployments) clustering is complete.
+with several ``newsmon process`` instances the copies of a story land on instances that cannot
+see each other's articles, and each founds its own story. Clustering across instances needs a
+shared store for the LSH buckets or one story-assigning instance (keying the raw topic by a
+content hash would bring only exact copies together); with one instance (the embedded default,
+small deployments) clustering is complete.
 """
 
 from __future__ import annotations
@@ -41,7 +37,6 @@ import sqlite3
 import unicodedata
 import zlib
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -57,10 +52,11 @@ U64 = npt.NDArray[np.uint64]
 SHINGLE = 4
 PERMUTATIONS = 128
 LEAD_PERMUTATIONS = 64
-FULL_BANDS = 32  # x 4 rows: a candidate at Jaccard 0.6 with p ≈ 0.99, at 0.3 with p ≈ 0.23
+FULL_BANDS = 32  # x 4 rows: a candidate with p ≈ 0.87 at Jaccard 0.5, 0.99 at 0.6, 0.23 at 0.3
 LEAD_BANDS = 32  # x 2 rows: p ≈ 0.9 at Jaccard 0.3, the lead of a 20-word summary
 LEAD_WORDS = 40
 SUMMARY_WORDS = 3 * LEAD_WORDS  # a text this short may be a summary/teaser of a longer one
+MAX_WORDS = 5_000  # of the text: bounds the work and memory for one huge page
 MIN_SHINGLES = 5  # fewer (a short title alone) never matches anything
 SIGNATURE_VERSION = 1  # bump when anything above or the hashing changes: stored ones are dropped
 
@@ -71,18 +67,14 @@ _DATELINE = re.compile(
 )
 
 
-def _constants(label: str, count: int, odd: bool = False) -> U64:
+def _constants(label: str, count: int, odd: int = 0) -> U64:
     """Fixed pseudo-random 64-bit constants (from SHA-256: the same on every machine)."""
-    values = [
-        int.from_bytes(hashlib.sha256(f"newsmon:{label}:{i}".encode()).digest()[:8], "little")
-        | int(odd)
-        for i in range(count)
-    ]
-    return np.array(values, dtype=np.uint64)
+    digests = (hashlib.sha256(f"newsmon:{label}:{i}".encode()).digest() for i in range(count))
+    return np.array([int.from_bytes(d[:8], "little") | odd for d in digests], dtype=np.uint64)
 
 
 _MIX = _constants("shingle", SHINGLE)
-_A, _B = _constants("a", PERMUTATIONS, odd=True), _constants("b", PERMUTATIONS)
+_A, _B = _constants("a", PERMUTATIONS, odd=1), _constants("b", PERMUTATIONS)
 _BAND_MIX = _constants("band", 4)
 _BAND_SALT = _constants("band-salt", FULL_BANDS + LEAD_BANDS)
 
@@ -93,7 +85,7 @@ class ClusterConfig:
     threshold: float = 0.5
     containment: float = 0.7
     lead_containment: float = 0.7
-    max_entries: int = 50_000
+    max_entries: int = 30_000  # about 6 kB each in memory
     keep_assignments: timedelta = timedelta(days=30)
 
 
@@ -105,8 +97,9 @@ class Signature:
     n_lead: int
     n_words: int  # words of the text
 
-    def to_bytes(self) -> bytes:
-        return self.full.tobytes() + self.lead.tobytes()
+    def to_bytes(self) -> bytes | None:
+        """What is stored; nothing for a signature too short to ever match."""
+        return self.full.tobytes() + self.lead.tobytes() if self.n_full >= MIN_SHINGLES else None
 
     @classmethod
     def from_bytes(cls, blob: bytes, n_full: int, n_lead: int, n_words: int) -> Signature:
@@ -115,7 +108,9 @@ class Signature:
 
 
 def words(text: str) -> list[str]:
-    return _WORD.findall(unicodedata.normalize("NFKC", text).lower())
+    if not unicodedata.is_normalized("NFKC", text):
+        text = unicodedata.normalize("NFKC", text)
+    return _WORD.findall(text.lower())
 
 
 def _shingles(tokens: Sequence[str]) -> U64:
@@ -132,22 +127,23 @@ def _shingles(tokens: Sequence[str]) -> U64:
 
 
 def _minhash(shingles: U64, permutations: int) -> U32:
+    """The minimum of each hash ``(a * x + b) >> 32`` (x: the shingle hash folded to 32 bits)."""
     if not len(shingles):
         return np.full(permutations, 0xFFFFFFFF, dtype=np.uint32)
     x = (shingles ^ (shingles >> np.uint64(32))) & np.uint64(0xFFFFFFFF)
-    mixed = np.multiply.outer(x, _A[:permutations]) + _B[:permutations]
-    sig: U32 = (mixed >> np.uint64(32)).min(axis=0).astype(np.uint32)
+    mixed = np.multiply.outer(x, _A[:permutations])
+    mixed += _B[:permutations]  # in place: a third of the time of fresh arrays
+    mixed >>= np.uint64(32)
+    sig: U32 = mixed.min(axis=0).astype(np.uint32)
     return sig
 
 
 def signature(title: str, text: str) -> Signature:
-    body = words(_DATELINE.sub("", text, count=1))
+    body = words(_DATELINE.sub("", text, count=1))[:MAX_WORDS]
     full = np.union1d(_shingles(words(title)), _shingles(body))
     lead = _shingles(body[:LEAD_WORDS])
-    return Signature(
-        _minhash(full, PERMUTATIONS), _minhash(lead, LEAD_PERMUTATIONS),
-        len(full), len(lead), len(body),
-    )
+    sigs = _minhash(full, PERMUTATIONS), _minhash(lead, LEAD_PERMUTATIONS)
+    return Signature(*sigs, len(full), len(lead), len(body))
 
 
 def jaccard(a: U32, b: U32) -> float:
@@ -179,21 +175,25 @@ def _lead_contained(a: Signature, b: Signature, cfg: ClusterConfig) -> bool:
 
 
 def band_keys(sig: Signature) -> list[int]:
-    """LSH bucket keys: one per band of each signature, salted by band."""
-    full = sig.full.reshape(FULL_BANDS, -1).astype(np.uint64)
-    lead = sig.lead.reshape(LEAD_BANDS, -1).astype(np.uint64)
-    keys = np.concatenate([
-        (full * _BAND_MIX[: full.shape[1]]).sum(axis=1),
-        (lead * _BAND_MIX[: lead.shape[1]]).sum(axis=1),
-    ])
-    return [int(k) for k in keys ^ _BAND_SALT]
+    """Distinct LSH bucket keys, one per band of each signature that could match anything: an
+    article too short to match is never a candidate."""
+    keys: list[U64] = []
+    if sig.n_full >= MIN_SHINGLES:
+        keys.append(_bands(sig.full, _BAND_SALT[:FULL_BANDS]))
+    if sig.n_lead >= 2 * MIN_SHINGLES:
+        keys.append(_bands(sig.lead, _BAND_SALT[FULL_BANDS:]))
+    return list({int(k) for part in keys for k in part})
+
+
+def _bands(sig: U32, salt: U64) -> U64:
+    rows = sig.reshape(len(salt), -1).astype(np.uint64)
+    keys: U64 = (rows * _BAND_MIX[: rows.shape[1]]).sum(axis=1) ^ salt
+    return keys
 
 
 def event_time(article: RawArticle) -> datetime:
     """When the article happened: ``published``, but never after it was fetched."""
-    if article.published is None:
-        return article.fetched
-    return min(article.published, article.fetched)
+    return min(article.published or article.fetched, article.fetched)
 
 
 @dataclass(frozen=True)
@@ -210,7 +210,7 @@ class StoryIndex:
     def __init__(self, max_entries: int) -> None:
         self._max = max_entries
         self._entries: dict[str, Entry] = {}
-        self._buckets: dict[int, list[str]] = {}
+        self._buckets: dict[int, str | list[str]] = {}  # most buckets hold one article
         self._by_time: list[tuple[float, str]] = []
 
     def __len__(self) -> int:
@@ -224,7 +224,11 @@ class StoryIndex:
             return
         self._entries[entry.article_id] = entry
         for key in band_keys(entry.sig):
-            self._buckets.setdefault(key, []).append(entry.article_id)
+            held = self._buckets.setdefault(key, entry.article_id)
+            if isinstance(held, list):
+                held.append(entry.article_id)
+            elif held != entry.article_id:
+                self._buckets[key] = [held, entry.article_id]
         heapq.heappush(self._by_time, (entry.ts, entry.article_id))
         while len(self._entries) > self._max:
             self._remove(heapq.heappop(self._by_time)[1])
@@ -232,7 +236,8 @@ class StoryIndex:
     def candidates(self, sig: Signature) -> Iterator[Entry]:
         seen: set[str] = set()
         for key in band_keys(sig):
-            for aid in self._buckets.get(key, ()):
+            held = self._buckets.get(key, ())
+            for aid in [held] if isinstance(held, str) else held:
                 if aid not in seen:
                     seen.add(aid)
                     yield self._entries[aid]
@@ -244,10 +249,13 @@ class StoryIndex:
     def _remove(self, article_id: str) -> None:
         entry = self._entries.pop(article_id)
         for key in band_keys(entry.sig):
-            bucket = self._buckets[key]
-            bucket.remove(article_id)
-            if not bucket:
+            held = self._buckets[key]
+            if isinstance(held, str):
                 del self._buckets[key]
+            else:
+                held.remove(article_id)
+                if len(held) == 1:
+                    self._buckets[key] = held[0]
 
 
 class StoryClusterer:
@@ -289,10 +297,11 @@ class StoryClusterer:
         if known is not None:
             return known
         entry = self._match(Entry(article_id, article_id, when.timestamp(), signature(title, text)))
-        self._pending.append(entry)
+        if self._state is not None:
+            self._pending.append(entry)
         self._newest = max(self._newest, entry.ts)
         self._index.evict_before(self._newest - self._window)
-        if entry.sig.n_full and entry.ts >= self._newest - self._window:
+        if entry.sig.n_full >= MIN_SHINGLES and entry.ts >= self._newest - self._window:
             self._index.add(entry)
         return entry.story_id
 
@@ -306,14 +315,12 @@ class StoryClusterer:
         return self._state.lookup(article_id) if self._state else None
 
     def _match(self, new: Entry) -> Entry:
-        matches = [
-            e for e in self._index.candidates(new.sig)
-            if abs(e.ts - new.ts) <= self._window and same_story(new.sig, e.sig, self.config)
-        ]
-        if not matches:
-            return new
-        first = min(matches, key=lambda e: (e.ts, e.article_id))
-        return Entry(new.article_id, first.story_id, new.ts, new.sig)
+        """``new`` with the story of the earliest matching article within the window."""
+        near = [e for e in self._index.candidates(new.sig) if abs(e.ts - new.ts) <= self._window]
+        for old in sorted(near, key=lambda e: (e.ts, e.article_id)):
+            if same_story(new.sig, old.sig, self.config):
+                return Entry(new.article_id, old.story_id, new.ts, new.sig)
+        return new
 
     def commit(self) -> None:
         """Persist the assignments made since the last commit and prune, in one transaction."""
@@ -334,14 +341,8 @@ class StoryClusterer:
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS story_articles (
-    article_id TEXT PRIMARY KEY,
-    story_id TEXT NOT NULL,
-    ts REAL NOT NULL,
-    sig BLOB,
-    n_full INTEGER NOT NULL DEFAULT 0,
-    n_lead INTEGER NOT NULL DEFAULT 0,
-    n_words INTEGER NOT NULL DEFAULT 0
-);
+    article_id TEXT PRIMARY KEY, story_id TEXT NOT NULL, ts REAL NOT NULL, sig BLOB,
+    n_full INTEGER NOT NULL, n_lead INTEGER NOT NULL, n_words INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS story_articles_ts ON story_articles (ts);
 """
 
@@ -379,11 +380,12 @@ class SqliteStoryState:
 
     def save(self, entries: Sequence[Entry], sigs_before: float, rows_before: float) -> None:
         rows = [
-            (e.article_id, e.story_id, e.ts, e.sig.to_bytes() if e.sig.n_full else None,
-             e.sig.n_full, e.sig.n_lead, e.sig.n_words)
+            (e.article_id, e.story_id, e.ts, e.sig.to_bytes(), e.sig.n_full, e.sig.n_lead,
+             e.sig.n_words)
             for e in entries
         ]
-        with self._transaction():
+        with self._db:  # one transaction: commits, or rolls back on an exception
+            self._db.execute("BEGIN IMMEDIATE")
             self._db.executemany(
                 "INSERT OR IGNORE INTO story_articles VALUES (?, ?, ?, ?, ?, ?, ?)", rows
             )
@@ -392,16 +394,6 @@ class SqliteStoryState:
                 (sigs_before,),
             )
             self._db.execute("DELETE FROM story_articles WHERE ts < ?", (rows_before,))
-
-    @contextmanager
-    def _transaction(self) -> Iterator[None]:
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
 
     def close(self) -> None:
         self._db.close()

@@ -8,6 +8,7 @@ import itertools
 import json
 import random
 import re
+import sqlite3
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -157,6 +158,7 @@ def test_short_titles_alone_never_cluster() -> None:
     clusterer = StoryClusterer()
     assert clusterer.assign("a", "Live updates", "", T0) == "a"
     assert clusterer.assign("b", "Live updates", "", T0) == "b"
+    assert len(clusterer) == 0  # nothing that short is indexed: no giant bucket of them
 
 
 def test_replay_gives_the_same_ids_and_a_known_article_keeps_its_story() -> None:
@@ -166,7 +168,8 @@ def test_replay_gives_the_same_ids_and_a_known_article_keeps_its_story() -> None
                for a in originals]
     first, second = StoryClusterer(), StoryClusterer()
     assert first.assign_batch(stream) == second.assign_batch(stream)
-    assert first.assign("c" + originals[0]["id"], "other", "entirely new text", T0) == originals[0]["id"]
+    copy_id, story = "c" + originals[0]["id"], originals[0]["id"]
+    assert first.assign(copy_id, "other", "entirely new text", T0) == story
 
 
 def test_articles_outside_the_window_start_a_new_story() -> None:
@@ -200,7 +203,8 @@ def test_state_survives_restart(tmp_path: Path) -> None:
 
     reopened = StoryClusterer.open(path)
     assert len(reopened) == 1
-    copy = article("copy", *rewire(a["title"], a["text"], random.Random(0)), T0 + timedelta(hours=1))
+    later = T0 + timedelta(hours=1)
+    copy = article("copy", *rewire(a["title"], a["text"], random.Random(0)), later)
     assert reopened.assign_batch([copy, article("b", b["title"], b["text"])]) == ["a", "b"]
     reopened.close()
 
@@ -230,3 +234,20 @@ def test_restart_prunes_signatures_but_keeps_assignments(tmp_path: Path) -> None
     # "a" is older than keep_assignments: forgotten, it clusters afresh
     assert third.assign_batch([article("a", a["title"], a["text"], late)]) == ["a-copy"]
     third.close()
+
+
+def test_signatures_of_another_version_are_dropped_on_open(tmp_path: Path) -> None:
+    path = tmp_path / "process.sqlite3"
+    a = dev_articles()[0]
+    first = StoryClusterer.open(path)
+    first.assign_batch([article("a", a["title"], a["text"])])
+    first.close()
+    db = sqlite3.connect(path)
+    db.execute("PRAGMA user_version = 0")
+    db.close()
+    reopened = StoryClusterer.open(path)
+    assert len(reopened) == 0
+    assert reopened.assign_batch([article("a", "x", "y")]) == ["a"]  # assignments are kept
+    copy = article("b", a["title"], a["text"], T0 + timedelta(hours=1))
+    assert reopened.assign_batch([copy]) == ["b"]
+    reopened.close()
