@@ -1,50 +1,136 @@
-"""The indexing service: tagged articles in, documents in the store (``newsmon index``)."""
+"""The indexing service: tagged articles in, documents in the store (``newsmon index``).
+
+``handle`` writes the whole polled batch (create-only, ``_id`` = ``article_id``; decoding of
+the next 500 records overlaps the write of the previous 500)
+and returns only when the store acknowledged it, so the runtime commits offsets after the
+write. Outcomes: written; duplicate (already in the store, in any backing index, or twice in
+the batch); dead letter (undecodable message, or a document the store rejects for good, e.g. a
+mapping error) with the reason. A store that is down raises TransientError: nothing is
+committed and the batch comes again. Every ``policy.check_every`` seconds the stage asks a
+store with backing indices (:class:`~newsmon.store.RollingStore`) to roll over.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 
 from newsmon.bus import TAGGED_TOPIC, Record
+from newsmon.config import Settings
 from newsmon.documents import search_document
+from newsmon.errors import TransientError
 from newsmon.runtime import DeadLetter
 from newsmon.schema import SchemaError, TaggedArticle, decode
-from newsmon.store import ArticleStore
+from newsmon.store import ArticleStore, RollingStore, RolloverPolicy, WriteResult
 
 log = logging.getLogger(__name__)
+
+#: Records decoded per write: chunk k+1 is decoded while the store writes chunk k.
+PIPELINE_CHUNK = 500
 
 
 class IndexStage:
     name = "index"
     topics = (TAGGED_TOPIC,)
 
-    def __init__(self, store: ArticleStore, clock: Callable[[], datetime] | None = None) -> None:
+    def __init__(
+        self,
+        store: ArticleStore,
+        clock: Callable[[], datetime] | None = None,
+        policy: RolloverPolicy | None = None,
+    ) -> None:
         self._store = store
         self._clock = clock or (lambda: datetime.now(UTC))
+        self._policy = policy or RolloverPolicy()
+        self._next_rollover_check: datetime | None = None
         self.written = 0
         self.duplicates = 0
+        self.dead_letters = 0
+        self.rollovers: list[str] = []
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="index-write")
+
+    @classmethod
+    def from_settings(cls, store: ArticleStore, settings: Settings) -> IndexStage:
+        return cls(store, policy=rollover_policy(settings))
 
     def handle(self, records: Sequence[Record]) -> list[DeadLetter]:
-        letters: list[DeadLetter] = []
-        docs: dict[str, tuple[Record, dict[str, object]]] = {}
         now = self._clock()
+        docs: dict[str, tuple[Record, dict[str, object]]] = {}
+        letters: list[DeadLetter] = []
+        result, repeated = WriteResult(), 0
+        pending: Future[WriteResult] | None = None
+        for start in range(0, len(records), PIPELINE_CHUNK):
+            part, bad, rep = self._documents(records[start : start + PIPELINE_CHUNK], now, docs)
+            docs.update(part)
+            letters += bad
+            repeated += rep
+            if pending is not None:  # one write in flight while the next chunk is built
+                _merge(result, pending.result())
+            pending = self._writer.submit(self._store.write_articles,
+                                          [doc for _, doc in part.values()]) if part else None
+        if pending is not None:
+            _merge(result, pending.result())
+        for doc_id, reason in result.failed:
+            letters.append(DeadLetter(docs[doc_id][0], f"store rejected document: {reason}"))
+        self.written += len(result.written)
+        self.duplicates += len(result.duplicates) + repeated
+        self.dead_letters += len(letters)
+        log.info(
+            "indexed written=%d duplicates=%d failed=%d",
+            len(result.written),
+            len(result.duplicates) + repeated,
+            len(letters),
+        )
+        self._maybe_rollover(now)
+        return letters
+
+    def _documents(
+        self, records: Sequence[Record], now: datetime,
+        seen: Mapping[str, object] | None = None,
+    ) -> tuple[dict[str, tuple[Record, dict[str, object]]], list[DeadLetter], int]:
+        docs: dict[str, tuple[Record, dict[str, object]]] = {}
+        letters: list[DeadLetter] = []
+        repeated = 0
         for rec in records:
             try:
                 article = decode(TaggedArticle, rec.value)
             except SchemaError as exc:
                 letters.append(DeadLetter(rec, str(exc)))
                 continue
+            if article.article_id in docs or (seen and article.article_id in seen):
+                repeated += 1
+                continue
             docs[article.article_id] = (rec, search_document(article, ingested=now))
-        result = self._store.write_articles([doc for _, doc in docs.values()])
-        for doc_id, reason in result.failed:
-            letters.append(DeadLetter(docs[doc_id][0], f"store rejected document: {reason}"))
-        self.written += len(result.written)
-        self.duplicates += len(result.duplicates)
-        log.info(
-            "indexed written=%d duplicates=%d failed=%d",
-            len(result.written),
-            len(result.duplicates),
-            len(result.failed),
-        )
-        return letters
+        return docs, letters, repeated
+
+    def _maybe_rollover(self, now: datetime) -> None:
+        if not isinstance(self._store, RollingStore):
+            return
+        if self._next_rollover_check is not None and now < self._next_rollover_check:
+            return
+        self._next_rollover_check = now + timedelta(seconds=self._policy.check_every)
+        try:
+            new_index = self._store.rollover(self._policy)
+        except TransientError as exc:  # the batch is written; try again at the next check
+            log.warning("rollover check failed error=%s", exc)
+            return
+        if new_index is not None:
+            self.rollovers.append(new_index)
+            log.info("rolled over new_write_index=%s", new_index)
+
+
+def rollover_policy(settings: Settings) -> RolloverPolicy:
+    return RolloverPolicy(
+        max_docs=settings.index_rollover_max_docs,
+        max_size=settings.index_rollover_max_size,
+        max_age=settings.index_rollover_max_age,
+        check_every=settings.index_rollover_check_every,
+    )
+
+
+def _merge(into: WriteResult, part: WriteResult) -> None:
+    into.written += part.written
+    into.duplicates += part.duplicates
+    into.failed += part.failed

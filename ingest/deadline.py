@@ -1,41 +1,68 @@
-"""A wall-clock deadline under httpx: every socket operation gets at most the time left.
+"""The transport under every fetch: a wall-clock deadline, a connect-time address guard and a
+shared, keep-alive connection pool (HTTP/2 over TLS when the server offers it).
 
 httpx's timeouts are per operation, so a server that drips one byte a second never trips the
-read timeout. :class:`DeadlineTransport` wraps httpcore's socket backend so that each connect,
-read and write waits at most ``min(timeout, deadline - now)`` and fails with a timeout once the
-deadline has passed, whether the drip is in the status line, the headers or the body.
+read timeout. Each fetch runs inside :func:`deadline`, which sets a per-thread wall-clock limit;
+every connect, read and write then waits at most ``min(timeout, deadline - now)`` and fails with
+a timeout once the deadline has passed, whether the drip is in the status line, the headers or
+the body. The limit is read per operation, so pooled connections serve any later fetch.
+
+The guard (:func:`ingest.ssrf.address_guard`) resolves the host when a connection is opened and
+the transport connects to the checked address itself: every redirect hop is checked and DNS
+rebinding cannot swap an address in between check and connect.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import ssl
+import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpcore
 import httpx
 from httpcore._backends.sync import SyncBackend
 
+from ingest.ssrf import AddressGuard, ResolveError
+
 Clock = Callable[[], float]  # monotonic seconds
 
+_local = threading.local()
 
-def _bounded(timeout: float | None, deadline: float, clock: Clock) -> float:
-    left = deadline - clock()
+
+@contextmanager
+def deadline(seconds: float, clock: Clock = time.monotonic) -> Iterator[None]:
+    """Bound every socket operation of this thread to ``seconds`` of wall-clock time."""
+    previous = getattr(_local, "deadline", None)
+    _local.deadline = clock() + seconds
+    try:
+        yield
+    finally:
+        _local.deadline = previous
+
+
+def _bounded(timeout: float | None, clock: Clock) -> float | None:
+    limit: float | None = getattr(_local, "deadline", None)
+    if limit is None:
+        return timeout
+    left = limit - clock()
     if left <= 0:
         raise httpcore.ReadTimeout("deadline exceeded")
     return left if timeout is None else min(timeout, left)
 
 
 class _DeadlineStream(httpcore.NetworkStream):
-    def __init__(self, inner: httpcore.NetworkStream, deadline: float, clock: Clock) -> None:
-        self._inner, self._deadline, self._clock = inner, deadline, clock
+    def __init__(self, inner: httpcore.NetworkStream, clock: Clock) -> None:
+        self._inner, self._clock = inner, clock
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return self._inner.read(max_bytes, _bounded(timeout, self._deadline, self._clock))
+        return self._inner.read(max_bytes, _bounded(timeout, self._clock))
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        self._inner.write(buffer, _bounded(timeout, self._deadline, self._clock))
+        self._inner.write(buffer, _bounded(timeout, self._clock))
 
     def close(self) -> None:
         self._inner.close()
@@ -46,18 +73,18 @@ class _DeadlineStream(httpcore.NetworkStream):
         server_hostname: str | None = None,
         timeout: float | None = None,
     ) -> httpcore.NetworkStream:
-        left = _bounded(timeout, self._deadline, self._clock)
+        left = _bounded(timeout, self._clock)
         inner = self._inner.start_tls(ssl_context, server_hostname, left)
-        return _DeadlineStream(inner, self._deadline, self._clock)
+        return _DeadlineStream(inner, self._clock)
 
     def get_extra_info(self, info: str) -> Any:
         return self._inner.get_extra_info(info)
 
 
-class _DeadlineBackend(httpcore.NetworkBackend):
-    def __init__(self, deadline: float, clock: Clock) -> None:
+class _GuardedBackend(httpcore.NetworkBackend):
+    def __init__(self, guard: AddressGuard | None, clock: Clock) -> None:
         self._inner = SyncBackend()
-        self._deadline, self._clock = deadline, clock
+        self._guard, self._clock = guard, clock
 
     def connect_tcp(
         self,
@@ -67,9 +94,22 @@ class _DeadlineBackend(httpcore.NetworkBackend):
         local_address: str | None = None,
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore.NetworkStream:
-        left = _bounded(timeout, self._deadline, self._clock)
-        stream = self._inner.connect_tcp(host, port, left, local_address, socket_options)
-        return _DeadlineStream(stream, self._deadline, self._clock)
+        left = _bounded(timeout, self._clock)
+        try:
+            addresses = self._guard(host, port) if self._guard else (host,)
+        except ResolveError as exc:
+            raise httpcore.ConnectError(str(exc)) from exc
+        failure: Exception = httpcore.ConnectError(f"no address for {host}")
+        for address in addresses:
+            try:
+                stream = self._inner.connect_tcp(
+                    address, port, left, local_address, socket_options
+                )
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                failure = exc
+                continue
+            return _DeadlineStream(stream, self._clock)
+        raise failure
 
     def connect_unix_socket(
         self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
@@ -80,15 +120,29 @@ class _DeadlineBackend(httpcore.NetworkBackend):
         time.sleep(seconds)
 
 
-class DeadlineTransport(httpx.HTTPTransport):
-    """An httpx transport whose connections all share one wall-clock deadline (monotonic)."""
+def http2_available() -> bool:
+    return importlib.util.find_spec("h2") is not None
+
+
+class GuardedTransport(httpx.HTTPTransport):
+    """An httpx transport over one shared connection pool whose sockets obey the calling
+    thread's :func:`deadline` and whose connections pass ``guard``."""
 
     def __init__(
-        self, deadline: float, ssl_context: ssl.SSLContext, clock: Clock = time.monotonic
+        self,
+        ssl_context: ssl.SSLContext,
+        guard: AddressGuard | None,
+        *,
+        http2: bool = False,
+        max_connections: int = 64,
+        clock: Clock = time.monotonic,
     ) -> None:
         # Deliberately not calling super().__init__: we only replace the pool it would build.
         self._pool = httpcore.ConnectionPool(
             ssl_context=ssl_context,
-            max_connections=4,
-            network_backend=_DeadlineBackend(deadline, clock),
+            max_connections=max_connections,
+            max_keepalive_connections=max_connections,
+            keepalive_expiry=30.0,
+            http2=http2 and http2_available(),
+            network_backend=_GuardedBackend(guard, clock),
         )

@@ -20,6 +20,7 @@ class ErrorKind(StrEnum):
     PROTOCOL = "protocol"
     PARSE = "parse"
     UNSAFE_XML = "unsafe_xml"
+    BLOCKED = "blocked"  # refused by the address guard (link-local, metadata, private)
     INTERNAL = "internal"
 
 

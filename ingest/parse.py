@@ -22,6 +22,7 @@ import feedparser
 
 from ingest.jsonfeed import looks_like_json_feed, parse_json_feed
 from ingest.kinds import ErrorKind
+from ingest.schedule import feed_hint_seconds
 from ingest.text import html_to_text, one_line, plain_title
 from newsmon.config import FeedConfig
 from newsmon.schema import RawArticle, article_id
@@ -54,6 +55,7 @@ class ParsedFeed:
     detail: str = ""
     encoding: str | None = None
     version: str | None = None
+    hint_seconds: float | None = None  # the feed's own "do not poll before" (ttl, sy:*)
 
 
 def _decodings(body: bytes) -> list[str]:
@@ -114,6 +116,9 @@ def _build(parsed: Any, feed: FeedConfig, base: str, now: datetime) -> ParsedFee
     result = ParsedFeed(
         title=title or None, language=language, entries=len(entries), bozo=bozo,
         encoding=parsed.get("encoding"), version=parsed.get("version") or None,
+        hint_seconds=feed_hint_seconds(
+            meta.get("ttl"), meta.get("sy_updateperiod"), meta.get("sy_updatefrequency")
+        ),
     )
     if not entries and not result.version:
         detail = _bozo_message(parsed) if bozo else "not a feed (no RSS/Atom/RDF root)"

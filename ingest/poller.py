@@ -1,72 +1,58 @@
-"""The feed poller: fetch due feeds concurrently, publish new articles, remember what is done.
+"""The feed poller: fetch due feeds in parallel, politely; publish new articles as each feed
+completes; remember what is done only after the bus acknowledged it.
 
-One round (:meth:`FeedPoller.poll_due`): fetch + parse every due feed in a bounded thread pool
-(feeds of one host one after another, for politeness), drop articles already seen or listed by
-another feed in the round, publish the rest to ``news.articles.raw.v1`` (key = article_id),
-``bus.flush()``, and only then mark them seen and store the feeds' new validators. If the
-flush raises :class:`TransientError` nothing is marked: the next round publishes them again.
+Concurrency model: threads. Fetching is I/O and parsing (feedparser, trafilatura) is
+synchronous CPU work that holds the GIL in either model, so asyncio would buy nothing for
+parsing and would cost the per-thread wall-clock deadline (:mod:`ingest.deadline`) that the
+synchronous transport gives us. Feeds are grouped by host into at most
+``ingest.host_concurrency`` lanes per host; lanes run on ``ingest.workers`` threads; one
+:class:`HostGate` spaces requests to each host (feeds and article pages alike).
+
+One round (:meth:`FeedPoller.poll_due`): each lane fetches its feeds, parses only item blocks
+not seen in the feed's last document (:mod:`ingest.incremental`), drops articles already seen,
+fetches full text where wanted, and hands the feed's outcome to the calling thread. That thread
+publishes the new articles of whatever outcomes have arrived (key = article_id; an article
+listed by two feeds is published once), ``bus.flush()``es, then marks them seen and stores the
+feeds' records. A slow feed therefore never holds back the others. If a flush raises
+:class:`TransientError` nothing of that batch is marked and no later batch is published; the
+round raises once every lane is done, and the next round publishes those articles again.
 """
 
 from __future__ import annotations
 
 import logging
+import queue
 import random
+import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urlsplit
 
+from ingest import metrics
 from ingest.fetch import Fetcher, FetchResult, Validators
+from ingest.fulltext import FullText, needs_full_text
+from ingest.incremental import reduce, split
 from ingest.kinds import ErrorKind
 from ingest.parse import ParsedFeed, parse_feed
-from ingest.schedule import next_poll
+from ingest.politeness import HostGate, host_key
+from ingest.records import Plan, Polled, after_poll, is_stale
+from ingest.report import FeedReport, PollReport, log_report, redact_url
+from ingest.schedule import Bounds, http_hint_seconds
 from ingest.state import STATE_FILE, FeedRecord, FeedState
 from newsmon.bus import RAW_TOPIC, Bus
 from newsmon.config import FeedConfig, Settings
 from newsmon.errors import TransientError
 from newsmon.schema import RawArticle, encode
 
+__all__ = ["FeedPoller", "FeedReport", "PollReport", "redact_url"]
+
 log = logging.getLogger(__name__)
 
-MAX_WORKERS = 8
 NEVER = datetime.max.replace(tzinfo=UTC)
-
-
-@dataclass(frozen=True)
-class FeedReport:
-    """What one poll of one feed did. ``status``: ok | not_modified | error."""
-
-    url: str
-    name: str
-    status: str
-    new_items: int = 0
-    entries: int = 0
-    http_status: int | None = None
-    error: ErrorKind | None = None
-    detail: str = ""
-    warnings: tuple[str, ...] = ()
-    next_poll: datetime | None = None
-
-
-@dataclass(frozen=True)
-class PollReport:
-    """What one round did, feed by feed."""
-
-    feeds: tuple[FeedReport, ...] = ()
-
-    @property
-    def new_items(self) -> int:
-        return sum(f.new_items for f in self.feeds)
-
-    @property
-    def errors(self) -> tuple[FeedReport, ...]:
-        return tuple(f for f in self.feeds if f.error is not None)
-
-    def __str__(self) -> str:
-        return f"feeds={len(self.feeds)} new={self.new_items} errors={len(self.errors)}"
+BATCH_LINGER = 0.05  # seconds to gather finished feeds into one publish/flush/transaction
 
 
 @dataclass
@@ -78,27 +64,24 @@ class _Outcome:
     parsed: ParsedFeed | None = None
     error: ErrorKind | None = None
     detail: str = ""
-    new: list[RawArticle] = field(default_factory=list)
+    listed: int = 0
+    digests: frozenset[str] | None = None
+    fresh: list[RawArticle] = field(default_factory=list)  # unseen when the lane looked
+    new: list[RawArticle] = field(default_factory=list)  # published by this round
 
     @property
     def url(self) -> str:
         return str(self.feed.url)
 
 
-def redact_url(url: str) -> str:
-    """A URL fit for logs: no credentials, no query string (it may carry API keys)."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    port = f":{parts.port}" if parts.port else ""
-    query = "?…" if parts.query else ""
-    return f"{parts.scheme}://{host}{port}{parts.path}{query}"
-
-
 class FeedPoller:
-    """Polls the configured feeds (operator-configured URLs are trusted: no SSRF check).
+    """Polls the configured feeds (operator-configured URLs are trusted; see
+    :mod:`ingest.ssrf` for the one exception, link-local and metadata addresses).
 
     ``state`` is a :class:`FeedState`, a path to its SQLite file, or None for
     ``<settings.data_dir>/ingest.sqlite3``; a state the poller opened is closed by :meth:`close`.
+    ``full_text`` replaces the article-page fetcher (tests inject one whose guard admits the
+    local server).
     """
 
     def __init__(
@@ -109,22 +92,34 @@ class FeedPoller:
         settings: Settings | None = None,
         *,
         fetcher: Fetcher | None = None,
-        max_workers: int = MAX_WORKERS,
+        full_text: FullText | None = None,
+        gate: HostGate | None = None,
+        max_workers: int | None = None,
         rng: random.Random | None = None,
     ) -> None:
         if settings is None:
             raise TypeError("FeedPoller needs settings")
         if state is None:
             state = Path(settings.data_dir) / STATE_FILE
+        tuning = settings.ingest
         self._feeds = list(feeds)
         self._bus = bus
         self._owns_state = not isinstance(state, FeedState)
         self._state = state if isinstance(state, FeedState) else FeedState(state)
         self._settings = settings
+        self._bounds = Bounds(tuning.min_interval, tuning.max_interval)
+        self._gate = gate or HostGate(tuning.host_concurrency, tuning.host_spacing)
         self._fetcher = fetcher or Fetcher(settings)
-        self._workers = max(1, max_workers)
+        self._full_text = full_text or FullText(settings, self._gate)
+        self._owned: list[Fetcher | FullText] = [
+            mine for mine, given in ((self._fetcher, fetcher), (self._full_text, full_text))
+            if given is None
+        ]
+        self._workers = max(1, max_workers or tuning.workers)
+        self._pool = ThreadPoolExecutor(self._workers, "ingest-fetch")
         self._rng = rng or random.Random()
         self._records = {str(f.url): self._state.get(str(f.url)) for f in self._feeds}
+        self._digests: dict[str, frozenset[str]] = {}
 
     @property
     def state(self) -> FeedState:
@@ -133,160 +128,233 @@ class FeedPoller:
     def poll_due(self, now: datetime) -> PollReport:
         """Poll every feed whose next poll time is ≤ ``now``. Raises :class:`TransientError`
         if the bus did not acknowledge; the unpublished articles stay unseen."""
-        due = [f for f in self._feeds if self._due(f, now)]
-        return self._round(due, now)
+        return self._round([f for f in self._feeds if self._due(f, now)], now)
 
     def poll_all(self, now: datetime) -> PollReport:
-        """Poll every feed once, due or not (``--once``)."""
-        return self._round(self._feeds, now)
+        """Poll every feed once, due or not (``--once``); gone feeds are skipped."""
+        return self._round([f for f in self._feeds if not self._record(f).gone], now)
 
     def next_due(self) -> datetime:
-        """The earliest next poll time over all feeds (far future when there are none)."""
-        times = [self._records[str(f.url)].next_poll for f in self._feeds]
-        if any(t is None for t in times):
+        """The earliest next poll time over the live feeds (far future when there are none)."""
+        live = [self._record(f) for f in self._feeds if not self._record(f).gone]
+        if any(r.next_poll is None for r in live):
             return datetime.fromtimestamp(0, UTC)
-        return min((t for t in times if t is not None), default=NEVER)
+        return min((r.next_poll for r in live if r.next_poll is not None), default=NEVER)
 
     def close(self) -> None:
+        self._pool.shutdown(wait=True)
+        for owned in self._owned:
+            owned.close()
         if self._owns_state:
             self._state.close()
 
+    def _record(self, feed: FeedConfig) -> FeedRecord:
+        return self._records[str(feed.url)]
+
     def _due(self, feed: FeedConfig, now: datetime) -> bool:
-        when = self._records[str(feed.url)].next_poll
-        return when is None or when <= now
+        record = self._record(feed)
+        return not record.gone and (record.next_poll is None or record.next_poll <= now)
 
     def _round(self, feeds: Sequence[FeedConfig], now: datetime) -> PollReport:
         if not feeds:
             return PollReport()
-        outcomes = self._fetch_all(feeds, now)
-        self._select_new(outcomes)
-        try:
-            self._publish(outcomes, now)
-        except TransientError:
-            for outcome in outcomes:
-                if not outcome.new:
-                    self._store(outcome, now)
-            raise
-        return PollReport(tuple(self._store(outcome, now) for outcome in outcomes))
+        done: queue.Queue[_Outcome] = queue.Queue()
+        lanes = _lanes(feeds, self._settings.ingest.host_concurrency, self._records)
+        reports: dict[str, FeedReport] = {}
+        failure: TransientError | None = None
+        for lane in lanes:
+            self._pool.submit(self._run_lane, lane, now, done)
+        received = 0
+        while received < len(feeds):
+            batch = _drain(done, len(feeds) - received)
+            received += len(batch)
+            failure = self._finish(batch, now, failure, reports)
+        self._update_gauges(now)
+        if failure is not None:
+            raise failure
+        return PollReport(tuple(reports[str(f.url)] for f in feeds if str(f.url) in reports))
 
-    def _fetch_all(self, feeds: Sequence[FeedConfig], now: datetime) -> list[_Outcome]:
-        by_host: dict[str, list[FeedConfig]] = defaultdict(list)
-        for feed in feeds:
-            by_host[feed.url.host or ""].append(feed)
-        workers = min(self._workers, len(by_host))
-        with ThreadPoolExecutor(workers, thread_name_prefix="ingest-fetch") as pool:
-            batches = pool.map(lambda group: [self._poll_one(f, now) for f in group],
-                               by_host.values())
-            done = {o.url: o for batch in batches for o in batch}
-        return [done[str(f.url)] for f in feeds]
+    def _run_lane(self, lane: list[FeedConfig], now: datetime, done: queue.Queue[_Outcome]) -> None:
+        for feed in lane:
+            done.put(self._poll_one(feed, now))
 
     def _poll_one(self, feed: FeedConfig, now: datetime) -> _Outcome:
-        """Fetch and parse one feed; any failure, even a bug, is confined to this feed."""
+        """Fetch, parse and enrich one feed; any failure, even a bug, stays in this feed."""
         outcome = _Outcome(feed)
         try:
-            record = self._records[outcome.url]
-            validators = Validators(record.etag, record.last_modified, record.body_hash)
-            outcome.fetched = self._fetcher.fetch(outcome.url, validators, now)
-            if not outcome.fetched.ok:
-                outcome.error, outcome.detail = outcome.fetched.error, outcome.fetched.detail
-            elif not outcome.fetched.not_modified:
-                outcome.parsed = parse_feed(
-                    outcome.fetched.body, outcome.fetched.headers, feed, now,
-                    final_url=outcome.fetched.final_url,
-                )
-                outcome.error, outcome.detail = outcome.parsed.error, outcome.parsed.detail
+            self._fetch(outcome, now)
+            if outcome.fetched and outcome.fetched.ok and not outcome.fetched.not_modified:
+                self._parse(outcome, now)
+            if outcome.error is None and outcome.parsed is not None:
+                self._keep_unseen(outcome, now)
         except Exception as exc:  # a bug must not stop the other feeds
             log.exception("feed poll crashed feed=%s", redact_url(outcome.url))
             outcome.error, outcome.detail = ErrorKind.INTERNAL, f"{type(exc).__name__}: {exc}"
         return outcome
 
-    def _select_new(self, outcomes: list[_Outcome]) -> None:
-        """Keep, per feed, the articles never seen before and not claimed by an earlier feed."""
-        candidates = [a for o in outcomes if o.parsed for a in o.parsed.articles]
-        unseen = self._state.unseen(a.article_id for a in candidates)
-        for outcome in outcomes:
-            if outcome.parsed is None or outcome.error is not None:
-                continue
-            for article in outcome.parsed.articles:
-                if article.article_id in unseen:
-                    unseen.discard(article.article_id)
-                    outcome.new.append(article)
+    def _fetch(self, outcome: _Outcome, now: datetime) -> None:
+        record = self._records[outcome.url]
+        target = record.moved_to or outcome.url
+        validators = Validators(record.etag, record.last_modified, record.body_hash)
+        with self._gate.slot(target):
+            started = time.monotonic()
+            fetched = self._fetcher.fetch(target, validators, now)
+            metrics.FETCH_SECONDS.labels("feed").observe(time.monotonic() - started)
+        metrics.BYTES.labels("feed").inc(len(fetched.body))
+        outcome.fetched = fetched
+        if not fetched.ok:
+            outcome.error, outcome.detail = fetched.error, fetched.detail
 
-    def _publish(self, outcomes: list[_Outcome], now: datetime) -> None:
-        new = [(o.url, a) for o in outcomes for a in o.new]
+    def _parse(self, outcome: _Outcome, now: datetime) -> None:
+        assert outcome.fetched is not None
+        body, parts = outcome.fetched.body, split(outcome.fetched.body)
+        known = self._digests.get(outcome.url)
+        if parts is not None and known:
+            body, _ = reduce(parts, known)
+        parsed = parse_feed(
+            body, outcome.fetched.headers, outcome.feed, now, final_url=outcome.fetched.final_url
+        )
+        outcome.parsed, outcome.error, outcome.detail = parsed, parsed.error, parsed.detail
+        outcome.listed = len(parts.blocks) if parts is not None else parsed.entries
+        outcome.digests = parts.digests() if parts is not None else None
+
+    def _keep_unseen(self, outcome: _Outcome, now: datetime) -> None:
+        assert outcome.parsed is not None
+        articles = outcome.parsed.articles
+        unseen = self._state.unseen(a.article_id for a in articles)
+        outcome.fresh = [a for a in articles if a.article_id in unseen]
+        budget = self._settings.ingest.full_text_per_poll
+        minimum = self._settings.ingest.full_text_min_chars
+        for i, article in enumerate(outcome.fresh):
+            if budget > 0 and needs_full_text(article, outcome.feed, minimum):
+                budget -= 1
+                outcome.fresh[i] = self._enrich(article, now)
+
+    def _enrich(self, article: RawArticle, now: datetime) -> RawArticle:
+        started = time.monotonic()
+        enriched, status, size = self._full_text.enrich(article, now)
+        metrics.FETCH_SECONDS.labels("article").observe(time.monotonic() - started)
+        metrics.BYTES.labels("article").inc(size)
+        metrics.FULL_TEXT.labels(status).inc()
+        if status != "ok":
+            log.info("full text not used url=%s reason=%s", redact_url(article.url), status)
+        return enriched
+
+    def _finish(
+        self,
+        batch: list[_Outcome],
+        now: datetime,
+        failure: TransientError | None,
+        reports: dict[str, FeedReport],
+    ) -> TransientError | None:
+        """Publish the batch's new articles, then store each feed's record."""
+        if failure is None:
+            try:
+                self._publish(batch, now)
+            except TransientError as exc:
+                failure = exc
+        stored = [o for o in batch if failure is None or not o.new]  # unpublished: keep the
+        records = [self._next_record(o, now) for o in stored]  # old record, retry next round
+        self._state.save_many(records)
+        for outcome, record in zip(stored, records, strict=True):
+            reports[outcome.url] = self._stored(outcome, record)
+        return failure
+
+    def _publish(self, batch: list[_Outcome], now: datetime) -> None:
+        claimed: set[str] = set()
+        for outcome in batch:
+            outcome.new = []
+            for article in outcome.fresh:
+                if article.article_id not in claimed:
+                    claimed.add(article.article_id)
+                    outcome.new.append(article)
+        still_unseen = self._state.unseen(claimed)
+        for outcome in batch:
+            outcome.new = [a for a in outcome.new if a.article_id in still_unseen]
+        new = [(o.url, a) for o in batch for a in o.new]
         if not new:
             return
         for _, article in new:
             self._bus.publish(RAW_TOPIC, article.article_id, encode(article))
         self._bus.flush()
         self._state.mark_seen(((a.article_id, url) for url, a in new), now)
+        metrics.ITEMS.inc(len(new))
 
-    def _store(self, outcome: _Outcome, now: datetime) -> FeedReport:
-        old = self._records[outcome.url]
-        record = _next_record(old, outcome, now, self._interval(outcome.feed), self._jitter())
-        self._state.save(record)
+    def _next_record(self, outcome: _Outcome, now: datetime) -> FeedRecord:
+        base = outcome.feed.interval or self._settings.poll_interval
+        plan = Plan(base, self._bounds, self._rng.uniform(-1.0, 1.0))
+        return after_poll(self._records[outcome.url], _polled(outcome, now), now, plan)
+
+    def _stored(self, outcome: _Outcome, record: FeedRecord) -> FeedReport:
         self._records[outcome.url] = record
+        if outcome.error is None and outcome.digests is not None:
+            self._digests[outcome.url] = outcome.digests
         report = _report(outcome, record)
-        _log_report(report)
+        metrics.POLLS.labels(report.error or report.status).inc()
+        log_report(report)
         return report
 
-    def _interval(self, feed: FeedConfig) -> float:
-        return feed.interval or self._settings.poll_interval
-
-    def _jitter(self) -> float:
-        return self._rng.uniform(-1.0, 1.0)
-
-
-def _next_record(
-    old: FeedRecord, outcome: _Outcome, now: datetime, interval: float, jitter: float
-) -> FeedRecord:
-    """The feed's stored state after this poll (pure)."""
-    fetched = outcome.fetched
-    status = str(fetched.status) if fetched and fetched.status is not None else None
-    moved = fetched.moved_to if fetched and fetched.moved_to else old.moved_to
-    polled = replace(old, last_polled=now, last_status=status, moved_to=moved)
-    if outcome.error is not None:
-        return _failed(polled, outcome, now, interval, jitter)
-    return _succeeded(polled, outcome, now, interval, jitter)
+    def _update_gauges(self, now: datetime) -> None:
+        factor = self._settings.ingest.stale_factor
+        records = [(f, self._records[str(f.url)]) for f in self._feeds]
+        base = self._settings.poll_interval
+        metrics.STALE.set(sum(is_stale(r, f.interval or base, factor, now) for f, r in records))
+        metrics.GONE.set(sum(r.gone for _, r in records))
+        metrics.FAILING.set(sum(r.consecutive_failures > 0 for _, r in records))
 
 
-def _failed(
-    old: FeedRecord, outcome: _Outcome, now: datetime, interval: float, jitter: float
-) -> FeedRecord:
-    """Count the failure and back off; validators stay as they were, so the next poll
-    fetches the document again instead of hearing "not modified"."""
-    failures = old.consecutive_failures + 1
-    retry = outcome.fetched.retry_after if outcome.fetched else None
-    when = next_poll(
-        now, interval, failures=failures, kind=outcome.error, retry_after=retry, jitter=jitter
+def _lanes(
+    feeds: Sequence[FeedConfig], per_host: int, records: dict[str, FeedRecord]
+) -> list[list[FeedConfig]]:
+    """Feeds grouped by the host they will be fetched from, in at most ``per_host`` lanes."""
+    by_host: dict[str, list[FeedConfig]] = defaultdict(list)
+    for feed in feeds:
+        by_host[host_key(records[str(feed.url)].moved_to or str(feed.url))].append(feed)
+    lanes: list[list[FeedConfig]] = []
+    for group in by_host.values():
+        count = min(per_host, len(group))
+        lanes.extend(group[i::count] for i in range(count))
+    return lanes
+
+
+def _drain(done: queue.Queue[_Outcome], limit: int, linger: float = BATCH_LINGER) -> list[_Outcome]:
+    """One outcome (waiting for it), plus those arriving within ``linger`` seconds: one
+    publish + flush + state transaction per batch instead of per feed."""
+    batch = [done.get()]
+    until = time.monotonic() + linger
+    while len(batch) < limit:
+        left = until - time.monotonic()
+        try:
+            batch.append(done.get(timeout=left) if left > 0 else done.get_nowait())
+        except queue.Empty:
+            break
+    return batch
+
+
+def _polled(outcome: _Outcome, now: datetime) -> Polled:
+    fetched, parsed = outcome.fetched, outcome.parsed
+    headers = fetched.headers if fetched else {}
+    hints: Iterable[float | None] = (
+        parsed.hint_seconds if parsed else None,
+        http_hint_seconds(headers, now) if fetched and fetched.ok else None,
     )
-    return replace(
-        old, last_error=outcome.detail or str(outcome.error), error_kind=str(outcome.error),
-        consecutive_failures=failures, next_poll=when,
-    )
-
-
-def _succeeded(
-    old: FeedRecord, outcome: _Outcome, now: datetime, interval: float, jitter: float
-) -> FeedRecord:
-    assert outcome.fetched is not None
-    fresh = outcome.fetched.validators
-    if outcome.fetched.not_modified:  # a 304 may omit validators: keep what we had
-        fresh = Validators(
-            fresh.etag or old.etag, fresh.last_modified or old.last_modified, old.body_hash
-        )
-    parsed = outcome.parsed
-    warning = ("; ".join(parsed.warnings[:3])[:500] or None) if parsed else old.warning
-    return replace(
-        old, etag=fresh.etag, last_modified=fresh.last_modified, body_hash=fresh.body_hash,
-        last_success=now, last_error=None, error_kind=None, consecutive_failures=0,
-        items_seen=old.items_seen + len(outcome.new), warning=warning,
-        next_poll=next_poll(now, interval, jitter=jitter),
+    return Polled(
+        error=outcome.error,
+        detail=outcome.detail,
+        http_status=fetched.status if fetched else None,
+        moved_to=fetched.moved_to if fetched else None,
+        retry_after=fetched.retry_after if fetched else None,
+        not_modified=bool(fetched and fetched.not_modified),
+        validators=fetched.validators if fetched and fetched.ok else None,
+        new_items=len(outcome.new),
+        listed=outcome.listed,
+        hint_seconds=max((h for h in hints if h is not None), default=None),
+        warnings=parsed.warnings if parsed else None,
     )
 
 
 def _report(outcome: _Outcome, record: FeedRecord) -> FeedReport:
-    fetched, parsed = outcome.fetched, outcome.parsed
+    fetched = outcome.fetched
     if outcome.error is not None:
         status = "error"
     elif fetched is not None and fetched.not_modified:
@@ -298,29 +366,12 @@ def _report(outcome: _Outcome, record: FeedRecord) -> FeedReport:
         name=outcome.feed.display_name,
         status=status,
         new_items=len(outcome.new),
-        entries=parsed.entries if parsed else 0,
+        entries=outcome.listed,
         http_status=fetched.status if fetched else None,
         error=outcome.error,
         detail=outcome.detail,
-        warnings=parsed.warnings if parsed else (),
+        warnings=outcome.parsed.warnings if outcome.parsed else (),
         next_poll=record.next_poll,
+        moved_to=record.moved_to,
+        gone=record.gone,
     )
-
-
-def _log_report(report: FeedReport) -> None:
-    url = redact_url(report.url)
-    if report.error is not None:
-        log.warning(
-            "feed poll failed feed=%s error=%s http_status=%s detail=%r next_poll=%s",
-            url, report.error, report.http_status, report.detail, _iso(report.next_poll),
-        )
-    else:
-        log.info(
-            "feed polled feed=%s status=%s new=%d entries=%d warnings=%d next_poll=%s",
-            url, report.status, report.new_items, report.entries, len(report.warnings),
-            _iso(report.next_poll),
-        )
-
-
-def _iso(when: datetime | None) -> str:
-    return when.isoformat(timespec="seconds") if when else "-"

@@ -21,7 +21,11 @@ Resolver = Callable[[str, int], Sequence[str]]
 
 BLOCKED_HOSTNAMES = frozenset({"localhost", "metadata", "metadata.google.internal"})
 _METADATA = frozenset(
-    {ipaddress.ip_address("169.254.169.254"), ipaddress.ip_address("fd00:ec2::254")}
+    {
+        ipaddress.ip_address("169.254.169.254"),
+        ipaddress.ip_address("fd00:ec2::254"),
+        ipaddress.ip_address("100.100.100.200"),
+    }
 )
 
 
@@ -29,13 +33,24 @@ class UnsafeURLError(PermanentError):
     """A URL the guard refuses to fetch."""
 
 
+class ResolveError(UnsafeURLError):
+    """The host does not resolve (a connection problem rather than a refusal)."""
+
+
 def resolve(host: str, port: int) -> list[str]:
     """Every address ``host`` resolves to (TCP)."""
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
-        raise UnsafeURLError(f"cannot resolve {host!r}: {exc}") from exc
+        raise ResolveError(f"cannot resolve {host!r}: {exc}") from exc
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+def is_link_local(address: IPAddress) -> bool:
+    """Link-local or a cloud metadata address (169.254/16, fe80::/10, fd00:ec2::254 ...)."""
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return is_link_local(address.ipv4_mapped)
+    return address.is_link_local or address in _METADATA
 
 
 def is_public(address: IPAddress) -> bool:
@@ -83,3 +98,29 @@ def _literal(host: str) -> tuple[str, ...]:
         return (str(ipaddress.ip_address(host)),)
     except ValueError:
         return ()
+
+
+AddressGuard = Callable[[str, int], tuple[str, ...]]
+"""Called at connect time with (host, port): the addresses to connect to, or UnsafeURLError."""
+
+
+def address_guard(strict: bool, *, resolver: Resolver = resolve) -> AddressGuard:
+    """A connect-time guard (it sees every redirect hop and pins the checked address, so DNS
+    rebinding cannot swap one in). ``strict`` (URLs from feed content): only public addresses.
+    Not strict (operator-configured feeds and their redirects): anything but link-local and
+    cloud metadata addresses, which no feed lives on and every SSRF aims at."""
+
+    def guard(host: str, port: int) -> tuple[str, ...]:
+        name = host.strip("[]").rstrip(".").lower()
+        if strict and (name in BLOCKED_HOSTNAMES or name.endswith(".localhost")):
+            raise UnsafeURLError(f"host {name!r} is internal")
+        addresses = _literal(name) or tuple(resolver(name, port))
+        if not addresses:
+            raise ResolveError(f"{name!r} resolves to no address")
+        for text in addresses:
+            address = ipaddress.ip_address(text.split("%", 1)[0])
+            if is_link_local(address) or (strict and not is_public(address)):
+                raise UnsafeURLError(f"{name!r} resolves to refused address {text}")
+        return addresses
+
+    return guard

@@ -31,7 +31,11 @@ CREATE TABLE IF NOT EXISTS feeds (
     items_seen INTEGER NOT NULL DEFAULT 0,
     next_poll TEXT,
     moved_to TEXT,
-    warning TEXT
+    warning TEXT,
+    interval REAL,
+    history TEXT,
+    last_new TEXT,
+    gone INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS seen (
     article_id TEXT PRIMARY KEY,
@@ -59,10 +63,18 @@ class FeedRecord:
     next_poll: datetime | None = None
     moved_to: str | None = None
     warning: str | None = None
+    interval: float | None = None  # the adaptive interval now in force (seconds)
+    history: str | None = None  # recent polls, oldest first: "new/listed new/listed ..."
+    last_new: datetime | None = None  # when a poll last found a new item
+    gone: bool = False  # HTTP 410: no longer polled
 
 
 _COLUMNS = tuple(f.name for f in fields(FeedRecord))
-_TIMES = frozenset({"last_polled", "last_success", "next_poll"})
+_TIMES = frozenset({"last_polled", "last_success", "next_poll", "last_new"})
+_ADDED_COLUMNS = {
+    "interval": "REAL", "history": "TEXT", "last_new": "TEXT",
+    "gone": "INTEGER NOT NULL DEFAULT 0",
+}
 
 
 def _to_db(name: str, value: object) -> object:
@@ -74,6 +86,8 @@ def _to_db(name: str, value: object) -> object:
 def _from_db(name: str, value: object) -> object:
     if name in _TIMES and isinstance(value, str):
         return datetime.fromisoformat(value).astimezone(UTC)
+    if name == "gone":
+        return bool(value)
     return value
 
 
@@ -89,6 +103,14 @@ class FeedState:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA busy_timeout=5000")
         self._db.executescript(_SCHEMA)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """Add the columns a state file from an older version lacks."""
+        have = {row[1] for row in self._db.execute("PRAGMA table_info(feeds)")}
+        for name, kind in _ADDED_COLUMNS.items():
+            if name not in have:
+                self._db.execute(f"ALTER TABLE feeds ADD COLUMN {name} {kind}")
 
     @classmethod
     def in_dir(cls, data_dir: Path) -> FeedState:
@@ -112,12 +134,22 @@ class FeedState:
         return [self.get(url) for url in urls]
 
     def save(self, record: FeedRecord) -> None:
-        values = [_to_db(n, getattr(record, n)) for n in _COLUMNS]
+        self.save_many([record])
+
+    def save_many(self, records: Iterable[FeedRecord]) -> None:
+        """Store feed records in one transaction."""
+        rows = [[_to_db(n, getattr(r, n)) for n in _COLUMNS] for r in records]
         marks = ", ".join("?" for _ in _COLUMNS)
         with self._lock:
-            self._db.execute(
-                f"INSERT OR REPLACE INTO feeds ({', '.join(_COLUMNS)}) VALUES ({marks})", values
-            )
+            self._db.execute("BEGIN")
+            try:
+                self._db.executemany(
+                    f"INSERT OR REPLACE INTO feeds ({', '.join(_COLUMNS)}) VALUES ({marks})", rows
+                )
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
 
     def unseen(self, article_ids: Iterable[str]) -> set[str]:
         """The ids among ``article_ids`` that were never marked seen."""

@@ -8,13 +8,16 @@ redelivery and replays are idempotent. The alert ledger lives beside the article
 
 from __future__ import annotations
 
+import re
 import threading
-from collections.abc import Mapping, Sequence
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, runtime_checkable
 
-from newsmon.query import compile_query
+from newsmon.query import FIELDS, compile_query
+from newsmon.query.analysis import lowercase
 
 ARTICLES_ALIAS = "news-articles"
 ALERTS_INDEX = "news-alerts"
@@ -44,6 +47,49 @@ class WriteResult:
 class SearchResult:
     total: int
     hits: list[dict[str, Any]]
+    # with ``search(..., highlight=True)``: per hit, field -> fragments with <em>matches</em>
+    highlights: list[dict[str, list[str]]] = field(default_factory=list)
+
+
+#: How many values ``stats`` returns per list, and topics per day.
+STATS_TOP = 10
+STATS_DAY_TOPICS = 50
+
+
+@dataclass(frozen=True)
+class Stats:
+    """Aggregations over the articles a query selects (``newsmon stats``). Values are the
+    indexed keyword values (lower-cased, as Elasticsearch's terms aggregation returns them);
+    lists are ordered by count, then value; days (UTC, of ``published``) ascending."""
+
+    total: int
+    per_day: list[dict[str, Any]]  # {"day": "2025-05-10", "total": n, "topics": {name: n}}
+    top_actors: list[tuple[str, int]]
+    top_sources: list[tuple[str, int]]
+    top_topics: list[tuple[str, int]]
+
+
+@dataclass(frozen=True)
+class RolloverPolicy:
+    """When the indexer rolls the write alias over to a new backing index (any condition)."""
+
+    max_docs: int | None = None
+    max_size: str | None = "50gb"  # primary shard size
+    max_age: str | None = "30d"
+    check_every: float = 300.0  # seconds between checks
+
+    def conditions(self) -> dict[str, Any]:
+        found = {"max_docs": self.max_docs, "max_primary_shard_size": self.max_size,
+                 "max_age": self.max_age}
+        return {k: v for k, v in found.items() if v is not None}
+
+
+@runtime_checkable
+class RollingStore(Protocol):
+    """A store with rollover-ready backing indices (Elasticsearch)."""
+
+    def rollover(self, policy: RolloverPolicy) -> str | None:
+        """Roll over if a condition is met: the new write index, else None."""
 
 
 class ArticleStore(Protocol):
@@ -53,11 +99,16 @@ class ArticleStore(Protocol):
     def write_articles(self, docs: Sequence[Mapping[str, Any]]) -> WriteResult:
         """Create each document under its ``article_id``; TransientError if the store is down."""
 
-    def search(self, query: str, *, limit: int = 20, sort: Sort = "published") -> SearchResult: ...
+    def search(
+        self, query: str, *, limit: int = 20, sort: Sort = "published", highlight: bool = False
+    ) -> SearchResult: ...
 
     def get(self, article_id: str) -> dict[str, Any] | None: ...
 
     def count(self, query: str = "*") -> int: ...
+
+    def stats(self, query: str = "*:*", *, top: int = STATS_TOP) -> Stats:
+        """Articles per day per topic, top actors, sources and topics of the matching articles."""
 
     def record_alert(self, alert_id: str, doc: Mapping[str, Any]) -> bool:
         """Create the ledger entry; False if ``alert_id`` was already recorded."""
@@ -66,7 +117,10 @@ class ArticleStore(Protocol):
 
     def get_alert(self, alert_id: str) -> dict[str, Any] | None: ...
 
-    def alerts(self) -> list[dict[str, Any]]: ...
+    def alerts(self, where: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
+        """Ledger entries whose fields equal every ``where`` value (keyword fields such as
+        ``kind``, ``rule``, ``status``, ``period``), in no particular order; for the CLI and
+        digests, not for the hot path. Sees every acknowledged ledger write."""
 
     def refresh(self) -> None:
         """Make every acknowledged write visible to search (tests, CLI after a backfill)."""
@@ -77,11 +131,118 @@ class ArticleStore(Protocol):
     def close(self) -> None: ...
 
 
+def ledger_matches(doc: Mapping[str, Any], where: Mapping[str, str] | None) -> bool:
+    """Does a ledger entry carry every ``where`` value (a list field: among its values)?"""
+    for key, want in (where or {}).items():
+        have = doc.get(key)
+        values = have if isinstance(have, list | tuple) else [have]
+        if want not in [str(v) for v in values if v is not None]:
+            return False
+    return True
+
+
 def _published_key(doc: Mapping[str, Any]) -> str:
     value = doc.get("published")
     if isinstance(value, datetime):
         return value.astimezone(UTC).isoformat()
     return str(value or "")
+
+
+def _values(doc: Mapping[str, Any], name: str) -> set[str]:
+    """A keyword field's distinct indexed values (lower-cased, like the ``lc`` normalizer)."""
+    value = doc.get(name)
+    values = value if isinstance(value, list | tuple) else [value]
+    return {lowercase(str(v)) for v in values if v is not None and v != ""}
+
+
+def _utc_day(value: Any) -> str | None:
+    try:
+        when = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when.astimezone(UTC).date().isoformat()
+
+
+def _top(counter: Counter[str], n: int) -> list[tuple[str, int]]:
+    return sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))[:n]
+
+
+def stats_of(docs: Iterable[Mapping[str, Any]], *, top: int = STATS_TOP) -> Stats:
+    """:class:`Stats` computed in Python, as Elasticsearch's aggregations compute them."""
+    total, actors, sources, topics = 0, Counter[str](), Counter[str](), Counter[str]()
+    days: dict[str, Counter[str]] = {}
+    day_totals: Counter[str] = Counter()
+    for doc in docs:
+        total += 1
+        doc_topics = _values(doc, "topic")
+        actors.update(_values(doc, "actor"))
+        sources.update(_values(doc, "source"))
+        topics.update(doc_topics)
+        day = _utc_day(doc.get("published")) if doc.get("published") else None
+        if day is not None:
+            day_totals[day] += 1
+            days.setdefault(day, Counter()).update(doc_topics)
+    per_day = [{"day": d, "total": day_totals[d], "topics": dict(_top(days[d], STATS_DAY_TOPICS))}
+               for d in sorted(days)]
+    return Stats(total, per_day, _top(actors, top), _top(sources, top), _top(topics, top))
+
+
+_WORD = re.compile(r"\w+(?:['’.:]\w+)*")
+HIGHLIGHT_FIELDS = ("title", "text")
+
+
+def mark_terms(
+    doc: Mapping[str, Any], matched: Sequence[str], *, fragment_chars: int = 150,
+    fragments: int = 3,
+) -> dict[str, list[str]]:
+    """Highlights from the matcher's ``explain``: the matched words of ``title`` (whole field)
+    and ``text`` (up to ``fragments`` snippets) wrapped in ``<em>``, like Elasticsearch's."""
+    words: dict[str, set[str]] = {f: set() for f in HIGHLIGHT_FIELDS}
+    for entry in matched:
+        name, sep, value = entry.partition(":")
+        if sep and name in FIELDS:
+            if name in words:
+                words[name].update(value.split())
+        else:
+            for f in HIGHLIGHT_FIELDS:
+                words[f].update(entry.split())
+    out: dict[str, list[str]] = {}
+    for name, wanted in words.items():
+        text = doc.get(name)
+        if not wanted or not isinstance(text, str):
+            continue
+        spans = [m.span() for m in _WORD.finditer(text) if lowercase(m.group()) in wanted]
+        if spans:
+            out[name] = ([_marked(text, spans, 0, len(text))] if name == "title"
+                         else _fragments(text, spans, fragment_chars, fragments))
+    return out
+
+
+def _marked(text: str, spans: Sequence[tuple[int, int]], start: int, end: int) -> str:
+    parts, pos = [], start
+    for a, b in spans:
+        if a >= start and b <= end:
+            parts += [text[pos:a], "<em>", text[a:b], "</em>"]
+            pos = b
+    return "".join(parts) + text[pos:end]
+
+
+def _fragments(text: str, spans: Sequence[tuple[int, int]], size: int, n: int) -> list[str]:
+    out: list[str] = []
+    covered = -1
+    for a, _ in spans:
+        if a < covered:
+            continue
+        start = max(0, text.rfind(" ", 0, max(0, a - size // 3)) + 1)
+        end = text.find(" ", min(len(text), start + size))
+        end = len(text) if end < 0 else end
+        out.append(_marked(text, spans, start, end).strip())
+        covered = end
+        if len(out) == n:
+            break
+    return out
 
 
 class MemoryStore:
@@ -107,12 +268,22 @@ class MemoryStore:
                     result.written.append(doc_id)
         return result
 
-    def search(self, query: str, *, limit: int = 20, sort: Sort = "published") -> SearchResult:
+    def search(
+        self, query: str, *, limit: int = 20, sort: Sort = "published", highlight: bool = False
+    ) -> SearchResult:
         matcher = compile_query(query)
         with self._lock:
             hits = [dict(d) for d in self._articles.values() if matcher.matches(d)]
         hits.sort(key=_published_key, reverse=True)
-        return SearchResult(total=len(hits), hits=hits[:limit])
+        total, hits = len(hits), hits[:limit]
+        marks = [mark_terms(h, matcher.explain(h) or []) for h in hits] if highlight else []
+        return SearchResult(total=total, hits=hits, highlights=marks)
+
+    def stats(self, query: str = "*:*", *, top: int = STATS_TOP) -> Stats:
+        matcher = compile_query(query)
+        with self._lock:
+            docs = [dict(d) for d in self._articles.values() if matcher.matches(d)]
+        return stats_of(docs, top=top)
 
     def get(self, article_id: str) -> dict[str, Any] | None:
         with self._lock:
@@ -141,9 +312,10 @@ class MemoryStore:
             doc = self._alerts.get(alert_id)
             return dict(doc) if doc is not None else None
 
-    def alerts(self) -> list[dict[str, Any]]:
+    def alerts(self, where: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
         with self._lock:
-            return [dict(d) for d in self._alerts.values()]
+            docs = [dict(d) for d in self._alerts.values()]
+        return [d for d in docs if ledger_matches(d, where)]
 
     def refresh(self) -> None:
         return None

@@ -1,21 +1,30 @@
 """Elasticsearch adapter of the :class:`~newsmon.store.ArticleStore` port (client 9.x).
 
-Articles are written with ``op_type=create`` through the write alias, ``_id`` = ``article_id``:
-a 409 is a duplicate (a replay), a 400 is a permanent per-document failure (mapping error), a
-429/5xx or a connection failure is transient. Queries are Lucene ``query_string`` with the
-index's ``index.query.default_field`` (title, text), exactly what Kibana's Lucene bar sends.
+Articles live in rollover-ready backing indices (``news-articles-000001``, ...) behind the
+write alias ``news-articles``. Writes are ``op_type=create`` with ``_id`` = ``article_id``, sent
+to the alias's current write index by name; since an ``_id`` is unique only within one index,
+the ids of a batch are first looked up (``_mget``, real-time) in the alias's other indices, and
+those found count as duplicates, so an article replayed after a rollover gets no second copy.
+Per document: 409 is a duplicate (a replay), 400 a permanent failure (mapping error: dead letter
+with the reason), 429 is retried by ``helpers.streaming_bulk``, 5xx a few times here, then the
+batch is transient. Exactness assumes one writer per article id at a time, which Kafka's keyed
+partitioning gives. Queries are Lucene ``query_string`` with the index's
+``index.query.default_field`` (title, text), exactly what Kibana's Lucene bar sends.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping, Sequence
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from elastic_transport import ConnectionError as TransportConnectionError
 from elastic_transport import ConnectionTimeout
 from elasticsearch import (
     ApiError,
+    AuthenticationException,
+    AuthorizationException,
     BadRequestError,
     ConflictError,
     Elasticsearch,
@@ -25,22 +34,80 @@ from elasticsearch import (
 
 from newsmon.errors import ConfigError, TransientError
 from newsmon.query import QueryError, compile_query
-from newsmon.store import IndexLayout, SearchResult, Sort, WriteResult
+from newsmon.security import ElasticsearchSecurity
+from newsmon.store import (
+    STATS_DAY_TOPICS,
+    STATS_TOP,
+    IndexLayout,
+    RolloverPolicy,
+    SearchResult,
+    Sort,
+    Stats,
+    WriteResult,
+)
 
 log = logging.getLogger(__name__)
 
 _TRANSIENT_STATUS = {429, 500, 502, 503, 504}
+_DOC_RETRIES = 3  # rounds for documents that failed with a 5xx before the batch is transient
+_HIGHLIGHT = {
+    "fields": {
+        "title": {"number_of_fragments": 0},
+        "text": {"fragment_size": 150, "number_of_fragments": 3},
+    }
+}
 
 
 def _transient(exc: Exception, what: str) -> TransientError:
     return TransientError(f"elasticsearch {what} failed: {exc}")
 
 
+class _AuthCheckedClient(Elasticsearch):
+    """Every request of the store (namespaced APIs and bulk helpers included) goes through
+    :meth:`perform_request`: rejected credentials (401) and missing privileges (403
+    ``security_exception``) become one :class:`ConfigError` here, permanent for the process,
+    instead of a retry loop. Other 403s (e.g. ``cluster_block_exception``) pass unchanged."""
+
+    def perform_request(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().perform_request(*args, **kwargs)
+        except AuthenticationException as exc:
+            raise ConfigError(
+                f"elasticsearch rejected the credentials (HTTP 401): {_reason(exc.info)}; "
+                "check NEWSMON_ES_USERNAME / NEWSMON_ES_PASSWORD(_FILE) / NEWSMON_ES_API_KEY(_FILE)"
+            ) from exc
+        except AuthorizationException as exc:
+            if exc.error != "security_exception":
+                raise
+            raise ConfigError(
+                f"elasticsearch denied a request (HTTP 403): {_reason(exc.info)}; "
+                "give the configured user or API key the privileges newsmon needs"
+            ) from exc
+
+
 class ElasticsearchStore:
-    def __init__(self, url: str, layout: IndexLayout | None = None, *, timeout: float = 30) -> None:
+    def __init__(
+        self,
+        url: str,
+        layout: IndexLayout | None = None,
+        *,
+        timeout: float = 30,
+        chunk_docs: int = 500,
+        chunk_bytes: int = 10 * 1024 * 1024,
+        bulk_threads: int = 2,
+        security: ElasticsearchSecurity | None = None,
+    ) -> None:
         if not url.startswith(("http://", "https://")):
             raise ConfigError(f"not an Elasticsearch URL: {url!r}")
-        self._es = Elasticsearch(url, request_timeout=timeout, retry_on_timeout=True, max_retries=2)
+        self._es = _AuthCheckedClient(
+            url,
+            **(security.client_options() if security is not None else {}),
+            request_timeout=timeout,
+            retry_on_timeout=True,
+            max_retries=2,
+            retry_on_status=(429, 502, 503, 504),
+        )
+        self.chunk_docs, self.chunk_bytes, self.bulk_threads = chunk_docs, chunk_bytes, bulk_threads
         self._layout = layout
         self.alias = layout.alias if layout else "news-articles"
         self.alerts_index = layout.alerts_index if layout else "news-alerts"
@@ -79,48 +146,126 @@ class ElasticsearchStore:
         result = WriteResult()
         if not docs:
             return result
-        transient: list[str] = []
         try:
-            for ok, item in helpers.streaming_bulk(
-                self._es,
-                self._actions(docs),
-                chunk_size=500,
-                max_retries=5,
-                initial_backoff=0.5,
-                max_backoff=10,
-                raise_on_error=False,
-                raise_on_exception=False,
-            ):
-                info = item["create"]
-                doc_id, status = str(info.get("_id")), int(info.get("status", 0))
-                if ok:
-                    result.written.append(doc_id)
-                elif status == 409:
-                    result.duplicates.append(doc_id)
-                elif status in _TRANSIENT_STATUS or status == 0:
-                    transient.append(f"{doc_id}: {info.get('error')}")
-                else:
-                    result.failed.append((doc_id, _reason(info.get("error"))))
+            target, others = self._backing_indices()
+            known = self._existing_ids([str(d["article_id"]) for d in docs], others)
+            result.duplicates.extend(str(d["article_id"]) for d in docs if d["article_id"] in known)
+            pending = [d for d in docs if d["article_id"] not in known]
+            for attempt in range(_DOC_RETRIES):
+                pending = self._bulk_create(target, pending, result)
+                if not pending:
+                    return result
+                time.sleep(0.5 * 2**attempt)
         except (TransportConnectionError, ConnectionTimeout) as exc:
             raise _transient(exc, "bulk write") from exc
         except ApiError as exc:
             if exc.status_code in _TRANSIENT_STATUS:
                 raise _transient(exc, "bulk write") from exc
             raise
-        if transient:
-            raise TransientError(f"{len(transient)} documents not written: {transient[0]}")
-        return result
+        raise TransientError(f"{len(pending)} documents not written after {_DOC_RETRIES} rounds")
 
-    def _actions(self, docs: Sequence[Mapping[str, Any]]) -> Iterator[dict[str, Any]]:
+    def _bulk_create(
+        self, index: str, docs: Sequence[Mapping[str, Any]], result: WriteResult
+    ) -> list[Mapping[str, Any]]:
+        """Create ``docs`` in ``index``; record outcomes; return the transiently failed ones."""
+        by_id = {str(d["article_id"]): d for d in docs}
+        retry: list[Mapping[str, Any]] = []
+        for ok, item in self._bulk(index, docs):
+            info = item["create"]
+            doc_id, status = str(info.get("_id")), _status(info.get("status"))
+            if ok:
+                result.written.append(doc_id)
+            elif status == 409:
+                result.duplicates.append(doc_id)
+            elif status in _TRANSIENT_STATUS or status == 0:
+                log.warning("bulk item transient id=%s status=%s", doc_id, status)
+                retry.append(by_id[doc_id])
+            else:
+                result.failed.append((doc_id, _reason(info.get("error"))))
+        return retry
+
+    def _bulk(self, index: str, docs: Sequence[Mapping[str, Any]]) -> Iterable[Any]:
+        """``parallel_bulk`` (chunks in flight at once; 429s come back per item and are retried
+        by the caller's rounds) or, with one thread, ``streaming_bulk`` (retries 429 itself)."""
+        common: dict[str, Any] = {"chunk_size": self.chunk_docs,
+                                  "max_chunk_bytes": self.chunk_bytes,
+                                  "raise_on_error": False, "raise_on_exception": False}
+        actions = self._actions(index, docs)
+        if self.bulk_threads > 1:
+            return helpers.parallel_bulk(self._es, actions, thread_count=self.bulk_threads,
+                                         queue_size=self.bulk_threads, **common)
+        return helpers.streaming_bulk(self._es, actions, max_retries=5, initial_backoff=0.5,
+                                      max_backoff=10, **common)
+
+    def _actions(self, index: str, docs: Sequence[Mapping[str, Any]]) -> Iterator[dict[str, Any]]:
         for doc in docs:
-            yield {
-                "_op_type": "create",
-                "_index": self.alias,
-                "_id": doc["article_id"],
-                "_source": dict(doc),
-            }
+            yield {"_op_type": "create", "_index": index, "_id": doc["article_id"], "_source": doc}
 
-    def search(self, query: str, *, limit: int = 20, sort: Sort = "published") -> SearchResult:
+    def _backing_indices(self) -> tuple[str, list[str]]:
+        """The alias's write index and its other indices (schema created if missing)."""
+        try:
+            aliases = self._es.indices.get_alias(name=self.alias)
+        except NotFoundError:
+            self.ensure_schema()
+            aliases = self._es.indices.get_alias(name=self.alias)
+        indices = sorted(aliases.body)
+        writes = [i for i in indices if aliases[i]["aliases"][self.alias].get("is_write_index")]
+        target = writes[0] if writes else indices[-1]
+        return target, [i for i in indices if i != target]
+
+    def _existing_ids(self, ids: Sequence[str], indices: Sequence[str]) -> set[str]:
+        """Which ``ids`` exist in ``indices`` (real-time ``_mget``: sees unrefreshed writes)."""
+        if not indices or not ids:
+            return set()
+        wanted = [{"_index": i, "_id": d} for i in indices for d in ids]
+        found: set[str] = set()
+        for start in range(0, len(wanted), 5000):
+            resp = self._es.mget(docs=wanted[start : start + 5000], source=False)
+            found.update(str(d["_id"]) for d in resp["docs"] if d.get("found"))
+        return found
+
+    def live_schema(self) -> dict[str, Any]:
+        """What the cluster holds of this store's layout (``newsmon index check`` compares)."""
+        if self._layout is None:
+            raise ConfigError("this store was built without an index layout")
+        lay, es = self._layout, self._es.options(ignore_status=404)
+        try:
+            comps = {n: _first(es.cluster.get_component_template(name=n), "component_template")
+                     for n in lay.component_templates}
+            temps = {n: _first(es.indices.get_index_template(name=n), "index_template")
+                     for n in lay.index_templates}
+            aliases = es.indices.get_alias(name=lay.alias).body
+            mappings = es.indices.get_mapping(index=f"{lay.alias},{lay.alerts_index}",
+                                              ignore_unavailable=True).body
+        except (TransportConnectionError, ConnectionTimeout) as exc:
+            raise _transient(exc, "schema check") from exc
+        return {
+            "component_templates": comps,
+            "index_templates": temps,
+            "aliases": {i: bool(a["aliases"][lay.alias].get("is_write_index"))
+                        for i, a in aliases.items() if i not in ("error", "status")},
+            "mappings": {i: m.get("mappings", {}) for i, m in mappings.items()
+                         if i not in ("error", "status")},
+        }
+
+    def rollover(self, policy: RolloverPolicy) -> str | None:
+        """``_rollover`` of the write alias with the policy's conditions; the new write index."""
+        conditions = policy.conditions()
+        if not conditions:  # without conditions Elasticsearch would roll over unconditionally
+            return None
+        try:
+            resp = self._es.indices.rollover(alias=self.alias, conditions=conditions)
+        except (TransportConnectionError, ConnectionTimeout) as exc:
+            raise _transient(exc, "rollover") from exc
+        except ApiError as exc:
+            if exc.status_code in _TRANSIENT_STATUS:
+                raise _transient(exc, "rollover") from exc
+            raise
+        return str(resp["new_index"]) if resp.get("rolled_over") else None
+
+    def search(
+        self, query: str, *, limit: int = 20, sort: Sort = "published", highlight: bool = False
+    ) -> SearchResult:
         compile_query(query)  # the same syntax and field checks as the stream matcher
         body_sort: list[Any] = (
             [{"published": {"order": "desc", "missing": "_last"}}, "_score"]
@@ -134,6 +279,7 @@ class ElasticsearchStore:
                 size=limit,
                 sort=body_sort,
                 track_total_hits=True,
+                highlight=_HIGHLIGHT if highlight else None,
             )
         except NotFoundError:
             return SearchResult(total=0, hits=[])
@@ -141,8 +287,38 @@ class ElasticsearchStore:
             raise QueryError(f"Elasticsearch rejected the query: {_reason(exc.info)}") from exc
         except (TransportConnectionError, ConnectionTimeout) as exc:
             raise _transient(exc, "search") from exc
-        hits = [dict(h["_source"]) for h in resp["hits"]["hits"]]
-        return SearchResult(total=int(resp["hits"]["total"]["value"]), hits=hits)
+        raw = resp["hits"]["hits"]
+        hits = [dict(h["_source"]) for h in raw]
+        marks = [dict(h.get("highlight", {})) for h in raw] if highlight else []
+        return SearchResult(total=int(resp["hits"]["total"]["value"]), hits=hits, highlights=marks)
+
+    def stats(self, query: str = "*:*", *, top: int = STATS_TOP) -> Stats:
+        compile_query(query)
+        aggs: dict[str, Any] = {
+            "per_day": {
+                "date_histogram": {"field": "published", "calendar_interval": "day",
+                                   "min_doc_count": 1, "time_zone": "UTC"},
+                "aggs": {"topics": {"terms": {"field": "topic", "size": STATS_DAY_TOPICS}}},
+            },
+            "actors": {"terms": {"field": "actor", "size": top}},
+            "sources": {"terms": {"field": "source", "size": top}},
+            "topics": {"terms": {"field": "topic", "size": top}},
+        }
+        try:
+            resp = self._es.search(index=self.alias, query=_query_string(query), size=0,
+                                   aggs=aggs, track_total_hits=True)
+        except NotFoundError:
+            return Stats(0, [], [], [], [])
+        except BadRequestError as exc:
+            raise QueryError(f"Elasticsearch rejected the query: {_reason(exc.info)}") from exc
+        except (TransportConnectionError, ConnectionTimeout) as exc:
+            raise _transient(exc, "stats") from exc
+        a = resp["aggregations"]
+        per_day = [{"day": b["key_as_string"][:10], "total": b["doc_count"],
+                    "topics": _pairs(b["topics"])} for b in a["per_day"]["buckets"]]
+        return Stats(int(resp["hits"]["total"]["value"]), per_day,
+                     list(_pairs(a["actors"]).items()), list(_pairs(a["sources"]).items()),
+                     list(_pairs(a["topics"]).items()))
 
     def get(self, article_id: str) -> dict[str, Any] | None:
         try:
@@ -167,11 +343,8 @@ class ElasticsearchStore:
 
     def record_alert(self, alert_id: str, doc: Mapping[str, Any]) -> bool:
         try:
-            self._es.create(
-                index=self.alerts_index,
-                id=alert_id,
-                document={**doc, "alert_id": alert_id},
-                refresh="wait_for",
+            self._es.create(  # no refresh: get-by-id is real-time; alerts() refreshes
+                index=self.alerts_index, id=alert_id, document={**doc, "alert_id": alert_id}
             )
         except ConflictError:
             return False
@@ -185,11 +358,15 @@ class ElasticsearchStore:
 
     def update_alert(self, alert_id: str, fields: Mapping[str, Any]) -> None:
         try:
-            self._es.update(
-                index=self.alerts_index, id=alert_id, doc=dict(fields), refresh="wait_for"
-            )
+            self._es.update(index=self.alerts_index, id=alert_id, doc=dict(fields))
+        except NotFoundError as exc:
+            raise KeyError(alert_id) from exc
         except (TransportConnectionError, ConnectionTimeout) as exc:
             raise _transient(exc, "alert ledger update") from exc
+        except ApiError as exc:
+            if exc.status_code in _TRANSIENT_STATUS:
+                raise _transient(exc, "alert ledger update") from exc
+            raise
 
     def get_alert(self, alert_id: str) -> dict[str, Any] | None:
         try:
@@ -200,11 +377,16 @@ class ElasticsearchStore:
             raise _transient(exc, "alert ledger read") from exc
         return dict(resp["_source"])
 
-    def alerts(self) -> list[dict[str, Any]]:
+    def alerts(self, where: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
+        filters = [{"term": {k: v}} for k, v in (where or {}).items()]
+        query = {"bool": {"filter": filters}} if filters else {"match_all": {}}
         try:
-            resp = self._es.search(index=self.alerts_index, size=10_000, query={"match_all": {}})
+            self._es.indices.refresh(index=self.alerts_index, ignore_unavailable=True)
+            resp = self._es.search(index=self.alerts_index, size=10_000, query=query)
         except NotFoundError:
             return []
+        except (TransportConnectionError, ConnectionTimeout) as exc:
+            raise _transient(exc, "alert ledger read") from exc
         return [dict(h["_source"]) for h in resp["hits"]["hits"]]
 
     def refresh(self) -> None:
@@ -230,14 +412,37 @@ def _query_string(query: str) -> dict[str, Any]:
     return {"query_string": {"query": q, "default_operator": "OR", "analyze_wildcard": True}}
 
 
+def _first(resp: Any, kind: str) -> dict[str, Any] | None:
+    """The body of the one template a GET _component_template/_index_template returned."""
+    found = resp.body.get(kind + "s") or []
+    return dict(found[0][kind]) if found else None
+
+
+def _pairs(agg: Mapping[str, Any]) -> dict[str, int]:
+    return {str(b["key"]): int(b["doc_count"]) for b in agg["buckets"]}
+
+
+def _status(value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):  # "N/A" when the whole chunk failed without a response
+        return 0
+
+
+def _short(text: Any, limit: int = 400) -> str:
+    """Elasticsearch quotes the offending value (maybe megabytes): keep the message readable."""
+    value = str(text)
+    return value if len(value) <= limit else value[: limit - 20] + f"… [{len(value)} chars]"
+
+
 def _reason(error: Any) -> str:
     if isinstance(error, Mapping):
         inner = error.get("error", error)
         if isinstance(inner, Mapping):
             caused = inner.get("caused_by", {})
-            text = f"{inner.get('type', 'error')}: {inner.get('reason', '')}"
+            text = f"{inner.get('type', 'error')}: {_short(inner.get('reason', ''))}"
             if isinstance(caused, Mapping) and caused.get("reason"):
-                text += f" (caused by {caused.get('type')}: {caused.get('reason')})"
+                text += f" (caused by {caused.get('type')}: {_short(caused.get('reason'))})"
             return text
         return str(inner)
     return str(error)

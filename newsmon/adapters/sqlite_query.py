@@ -1,62 +1,196 @@
-"""Lucene query string → a SQL condition selecting a *superset* of the matching articles.
+"""The SQLite store's derived index, and compiled queries → SQL selecting the matching articles.
 
-:class:`~newsmon.adapters.sqlite_store.SqliteStore` runs the condition, then confirms every
-candidate with the stream matcher, so the translation only has to be *sound* (never drop a
-match), not exact. Each node of the luqum tree becomes a candidate set or ``None`` ("could be
-anything": no restriction):
+The translation walks the matcher's own compiled tree (:mod:`newsmon.query.nodes`), so
+Lucene's boolean rules, analysis, wildcards and date math are decided in one place, and the
+derived tables hold exactly what the matcher reads:
 
-=====================================  =====================================================
-term / phrase on title, text, default  FTS5 phrase of the analysed tokens (``unicode61`` splits
-                                       a standard-analyzer token such as ``u.s`` into adjacent
-                                       tokens, so the phrase still matches)
-prefix wildcard ``negotiat*``          FTS5 prefix query ``"negotiat" *``
-term / phrase / wildcard on keywords   ``article_terms`` (lower-cased value, ``GLOB``)
-``published`` term, range, ``>``/``<``  ``published`` column, widened by a day on each side
-                                       (time zones, rounding); ``now`` bounds are unbounded
-``a AND b``                            intersection of the translatable sides
-``a OR b``                             union; ``None`` if any side is ``None``
-``NOT a``, ``-a``                      ``None`` (the matcher applies the negation)
-fuzzy, regex, leading wildcard,        ``None``
-other fields, scripts FTS5 splits
-differently (CJK, Thai, ...)
-=====================================  =====================================================
+* ``articles_fts`` (FTS5) indexes title and text as the analyzer's tokens (``analyze``, not the
+  raw text), space-separated, with the ``ascii`` tokenizer told that every ASCII punctuation
+  character is a token character: an FTS5 token *is* an analyzer token (``u.s``, ``don't``,
+  ``北``, ``i̇stanbul``), so a term query finds exactly the documents the matcher finds.
+* ``article_terms`` holds every keyword field's values as the matcher compares them
+  (lower-cased for normalized keywords, as is for ``exact`` fields such as ``url``), plus a
+  presence row for each text field.
+* ``article_dates`` holds every date field in epoch milliseconds (the matcher's parser).
 
-A query whose root is ``None`` is a full scan through the matcher.
+Each node becomes a candidate set that is *exact* (equal to the node's matches), a *superset*
+(the store confirms every candidate with the matcher), or ``None`` (no restriction):
+
+=================================  ===========================================================
+matcher node                       candidates
+=================================  ===========================================================
+TextTerm, Exists on text           FTS5 term / presence row: exact
+TextPhrase                         FTS5 phrase: exact unless an article has several title or
+                                   text values (FTS5 has no position gap between them); sloppy
+                                   phrase: FTS5 ``NEAR``, superset
+TextPattern (wildcard, regex,      the column's FTS5 terms (``fts5vocab``) that pass the node's
+fuzzy)                             own test: exact (``"negotiat" *`` if all with the prefix
+                                   pass); over MAX_TERMS: prefix query superset, or ``None``
+KeywordTerm, Exists                ``article_terms`` equality / any row: exact
+KeywordPattern (wildcard, regex,   the field's distinct values that pass the node's own test:
+fuzzy, string range)               exact
+DateRange (incl. ``now`` math)     ``article_dates`` between the node's bounds at ``now``: exact
+BoolNode                           required clauses: intersection, else optional clauses: union
+                                   (``None`` if any is ``None``); minus every exact prohibited
+                                   clause; exact if every part is
+MatchAll / MatchNone               everything / nothing: exact
+numbers, booleans                  ``None``
+=================================  ===========================================================
+
+A query whose root is ``None`` is a full scan through the matcher: slower, never different.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from typing import Any
+import hashlib
+import json
+import string
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
 
-from luqum import tree
-from luqum.parser import parser
-
-from newsmon.query import analyze
-
-TEXT_FIELDS = ("title", "text")
-KEYWORD_FIELDS = (
-    "actor", "topic", "place", "tags", "source", "feed", "lang", "country", "url",
-    "story_id", "article_id",
+from newsmon.query import FIELDS, analyze
+from newsmon.query.analysis import lowercase
+from newsmon.query.document import PreparedDoc, field_values, keyword_string
+from newsmon.query.nodes import (
+    BoolNode,
+    DateRange,
+    Exists,
+    KeywordPattern,
+    KeywordTerm,
+    MatchAll,
+    MatchNone,
+    Node,
+    TextPattern,
+    TextPhrase,
+    TextTerm,
 )
-DATE_FIELD = "published"
-_FTS_CONDITION = "seq IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?)"
-_TERM_CONDITION = "seq IN (SELECT seq FROM article_terms WHERE field = ? AND value {op} ?)"
-# Lower-case letters whose upper-case source FTS5's unicode61 folds differently (İ → i̇,
-# final sigma, a few Cyrillic/Greek additions): a token holding one is not translated.
-_UNSAFE_CHARS = frozenset("\u0307\u03c2\u03f3\u0529\u052b\u052d\u052f")
-_DATE = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?(?=$|T|\s)")
-_MARGIN = timedelta(days=1)
+
+FTS_FIELDS = ("title", "text")
+KEYWORD_FIELDS = tuple(f for f, kind in FIELDS.items() if kind in ("keyword", "exact"))
+DATE_FIELDS = tuple(f for f, kind in FIELDS.items() if kind == "date")
+INDEX_VERSION = 3  # bump when what the derived tables hold changes: the store rebuilds them
+_TOKENIZER = "ascii tokenchars '" + string.punctuation.replace("'", "''") + "'"
+FTS_TABLE = (
+    "CREATE VIRTUAL TABLE IF NOT EXISTS articles_fts USING fts5 ("
+    f" {', '.join(FTS_FIELDS)}, content='', prefix='2 4',"
+    f" tokenize='{_TOKENIZER.replace(chr(39), chr(39) * 2)}')"
+)
+FTS_VOCAB = "CREATE VIRTUAL TABLE IF NOT EXISTS articles_vocab USING fts5vocab(articles_fts, 'col')"
+_PROBE = "Don't U.S. 3.5 1,000 foo_bar e-mail École e\u0301cole İstanbul ΟΔΟΣ Київ 北京 ภาษา 😀"
+_FTS = "seq IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?)"
+_TERM = "seq IN (SELECT seq FROM article_terms WHERE field = ? AND value = ?)"
+_TERMS = (
+    "seq IN (SELECT seq FROM article_terms"
+    " WHERE field = ? AND value IN (SELECT value FROM json_each(?)))"
+)
+_ANY_TERM = "seq IN (SELECT seq FROM article_terms WHERE field = ?)"
+_DATES = "seq IN (SELECT seq FROM article_dates WHERE field = ?{bounds})"
+
+MAX_TERMS = 10_000  # a pattern matching more indexed terms stays a (prefix) superset
+
+
+class IndexLookup(Protocol):
+    """What the translator reads from the index while planning."""
+
+    def keyword_values(self, field: str) -> list[str]:
+        """The distinct values of a keyword field."""
+
+    def fts_terms(self, field: str, prefix: str) -> list[str]:
+        """The distinct FTS5 tokens of a text column that start with ``prefix``."""
+
+    def text_is_single_valued(self) -> bool:
+        """No article has several title or text values (FTS5 phrases cannot span them)."""
+
+
+# -- the derived index -------------------------------------------------------------------------
+
+
+def index_fingerprint() -> str:
+    """Changes when the derived tables would be built differently (the store then rebuilds)."""
+    probe = [INDEX_VERSION, analyze(_PROBE), lowercase(_PROBE), sorted(FIELDS.items())]
+    return hashlib.sha256(json.dumps(probe).encode()).hexdigest()[:16]
+
+
+def _strings(doc: Mapping[str, Any], field: str) -> list[str]:
+    found = (keyword_string(v) for v in field_values(doc, field))
+    return [s for s in found if s is not None]
+
+
+def index_text(doc: Mapping[str, Any], field: str) -> str:
+    """What FTS5 indexes for a text field: the matcher's tokens, one line per value."""
+    return "\n".join(" ".join(analyze(s)) for s in _strings(doc, field))
+
+
+def keyword_rows(doc: Mapping[str, Any]) -> set[tuple[str, str]]:
+    """(field, value as the matcher compares it) for every keyword field; ("title", "") when
+    the text field has a value."""
+    prepared = PreparedDoc(doc)
+    rows = {
+        (f, value)
+        for f in KEYWORD_FIELDS
+        for value, _ in prepared.keywords(f, normalized=FIELDS[f] == "keyword")
+    }
+    return rows | {(f, "") for f in FTS_FIELDS if _strings(doc, f)}
+
+
+def date_rows(doc: Mapping[str, Any]) -> set[tuple[str, int]]:
+    prepared = PreparedDoc(doc)
+    return {(f, millis) for f in DATE_FIELDS for millis in prepared.dates(f)}
+
+
+@dataclass(frozen=True)
+class Derived:
+    """An article's rows in the derived tables (computed before the write lock is taken)."""
+
+    fts: tuple[str, ...]  # one per FTS_FIELDS
+    keywords: list[tuple[str, str]]
+    dates: list[tuple[str, int]]
+    multi_valued_text: bool
+
+
+def derive(doc: Mapping[str, Any]) -> Derived:
+    return Derived(
+        tuple(index_text(doc, f) for f in FTS_FIELDS),
+        sorted(keyword_rows(doc)),
+        sorted(date_rows(doc)),
+        any(len(_strings(doc, f)) > 1 for f in FTS_FIELDS),
+    )
+
+
+class IndexReader:
+    """:class:`IndexLookup` over a store's connection (``read(sql, params, what)``)."""
+
+    def __init__(self, read: Callable[[str, Sequence[Any], str], list[Any]]) -> None:
+        self._read = read
+
+    def keyword_values(self, field: str) -> list[str]:
+        sql = "SELECT DISTINCT value FROM article_terms WHERE field = ?"
+        return [str(r[0]) for r in self._read(sql, (field,), "plan")]
+
+    def fts_terms(self, field: str, prefix: str) -> list[str]:
+        sql, params = "SELECT term FROM articles_vocab WHERE col = ?", [field]
+        if prefix:
+            sql, params = sql + " AND term >= ?", [*params, prefix]
+            if ord(prefix[-1]) < 0x10FFFF:  # the first string after every "prefix..."
+                after = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+                sql, params = sql + " AND term < ?", [*params, after]
+        return [str(r[0]) for r in self._read(sql, params, "plan")]
+
+    def text_is_single_valued(self) -> bool:
+        rows = self._read("SELECT 1 FROM meta WHERE key = 'multi_valued_text'", (), "plan")
+        return not rows
+
+
+# -- plans -------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Cand:
-    """A candidate set: an FTS5 expression, a SQL condition, or an and/or of candidates."""
+    """A candidate set: FTS5 expression, SQL condition, and/or/not of candidates, or all."""
 
-    kind: str  # "fts" | "sql" | "and" | "or"
+    kind: str  # "fts" | "sql" | "and" | "or" | "not" | "all"
+    exact: bool
     text: str = ""
     params: tuple[Any, ...] = ()
     parts: tuple[Cand, ...] = ()
@@ -64,66 +198,79 @@ class Cand:
 
 @dataclass(frozen=True)
 class Plan:
-    """The SQL condition over ``articles`` (None: full scan) and the FTS5 scoring expression."""
+    """The SQL condition over ``articles`` (None: every article), whether its rows are exactly
+    the matches (no confirmation needed), and the FTS5 expression for relevance."""
 
     where: str | None
     params: tuple[Any, ...] = ()
+    exact: bool = False
     scoring: str | None = None
-    fts: tuple[str, ...] = field(default=())
 
 
-def plan_query(query: str) -> Plan:
-    text = query.strip()
-    if text in ("", "*", "*:*"):
-        return Plan(where=None)
-    cand = _node(parser.parse(text), None)
-    if cand is None:
-        return Plan(where=None)
+_ALL = Cand("all", exact=True)
+_NOTHING = Cand("sql", exact=True, text="0")
+
+
+def plan_query(root: Node | None, now_ms: int, index: IndexLookup) -> Plan:
+    """The plan for a compiled query (``None`` root: the matcher matches nothing)."""
+    cand = _NOTHING if root is None else _Translator(now_ms, index).node(root)
+    if cand is None or cand.kind == "all":
+        return Plan(where=None, exact=cand is not None)
     where, params = _render(cand)
-    fts = tuple(_fts_leaves(cand))
+    fts = _fts_leaves(cand)
     scoring = " OR ".join(f"({e})" for e in fts) if fts else None
-    return Plan(where=where, params=params, scoring=scoring, fts=fts)
-
-
-def sql_text(value: Any) -> str:
-    """A text field's value as indexed by FTS5 (lists joined like ES multi-values)."""
-    if value is None:
-        return ""
-    if isinstance(value, list | tuple):
-        return "\n".join(str(v) for v in value if v is not None)
-    return str(value)
-
-
-# -- combining ---------------------------------------------------------------------------------
+    return Plan(where=where, params=params, exact=cand.exact, scoring=scoring)
 
 
 def _and(parts: Sequence[Cand | None]) -> Cand | None:
-    known = [p for p in parts if p is not None]
-    return _merge("and", known) if known else None
+    exact = all(p is not None and p.exact for p in parts)
+    known = [p for p in parts if p is not None and p.kind != "all"]
+    if not known:
+        return _ALL if exact and parts else None
+    return _merge("and", known, exact)
 
 
 def _or(parts: Sequence[Cand | None]) -> Cand | None:
-    if not parts or any(p is None for p in parts):
+    known = [p for p in parts if p is not None]
+    if not parts or len(known) < len(parts):
         return None
-    return _merge("or", [p for p in parts if p is not None])
+    if any(p.kind == "all" and p.exact for p in known):
+        return _ALL
+    return _merge("or", known, all(p.exact for p in known))
 
 
-def _merge(kind: str, parts: list[Cand]) -> Cand:
+def _minus(cand: Cand | None, excluded: Sequence[Cand | None]) -> Cand | None:
+    """``cand`` without the exact exclusions (a superset exclusion cannot be subtracted)."""
+    sure = [Cand("not", True, parts=(e,)) for e in excluded if e is not None and e.exact]
+    exact = cand is not None and cand.exact and len(sure) == len(excluded)
+    if not sure:
+        return cand
+    return _merge("and", [*([cand] if cand and cand.kind != "all" else []), *sure], exact)
+
+
+def _merge(kind: str, parts: list[Cand], exact: bool) -> Cand:
     """Fold the FTS5 members into one MATCH expression; keep the rest as SQL."""
-    fts = [p.text for p in parts if p.kind == "fts"]
+    fts = [p for p in parts if p.kind == "fts"]
     rest = [p for p in parts if p.kind != "fts"]
     if fts:
-        joined = f" {kind.upper()} ".join(f"({e})" for e in fts)
-        rest.insert(0, Cand("fts", joined if len(fts) > 1 else fts[0]))
-    return rest[0] if len(rest) == 1 else Cand(kind, parts=tuple(rest))
+        joined = f" {kind.upper()} ".join(f"({p.text})" for p in fts)
+        text = joined if len(fts) > 1 else fts[0].text
+        rest.insert(0, Cand("fts", all(p.exact for p in fts), text))
+    if len(rest) == 1:
+        return Cand(rest[0].kind, exact, rest[0].text, rest[0].params, rest[0].parts)
+    return Cand(kind, exact, parts=tuple(rest))
 
 
 def _render(cand: Cand) -> tuple[str, tuple[Any, ...]]:
     if cand.kind == "fts":
-        return _FTS_CONDITION, (cand.text,)
+        return _FTS, (cand.text,)
     if cand.kind == "sql":
         return cand.text, cand.params
+    if cand.kind == "all":
+        return "1", ()
     rendered = [_render(p) for p in cand.parts]
+    if cand.kind == "not":
+        return f"NOT ({rendered[0][0]})", rendered[0][1]
     sql = f" {cand.kind.upper()} ".join(f"({s})" for s, _ in rendered)
     return sql, tuple(v for _, params in rendered for v in params)
 
@@ -131,174 +278,115 @@ def _render(cand: Cand) -> tuple[str, tuple[Any, ...]]:
 def _fts_leaves(cand: Cand) -> list[str]:
     if cand.kind == "fts":
         return [cand.text]
+    if cand.kind == "not":
+        return []
     return [e for p in cand.parts for e in _fts_leaves(p)]
 
 
-# -- the tree ----------------------------------------------------------------------------------
+# -- the matcher's nodes -----------------------------------------------------------------------
 
 
-def _node(node: tree.Item, fld: str | None) -> Cand | None:
-    handler = _HANDLERS.get(type(node))
-    return handler(node, fld) if handler is not None else None
+class _Translator:
+    def __init__(self, now_ms: int, index: IndexLookup) -> None:
+        self.now_ms = now_ms
+        self.index = index
 
+    def node(self, node: Node) -> Cand | None:
+        handler = getattr(self, f"_{type(node).__name__}", None)
+        return handler(node) if handler is not None else None
 
-def _children(node: tree.Item, fld: str | None) -> list[Cand | None]:
-    return [_node(c, fld) for c in node.children]
+    def _BoolNode(self, node: BoolNode) -> Cand | None:  # noqa: N802
+        if node.must:
+            kept = _and([self.node(n) for n in node.must])
+        else:
+            kept = _or([self.node(n) for n in node.should])
+        return _minus(kept, [self.node(n) for n in node.must_not])
 
+    def _MatchAll(self, node: MatchAll) -> Cand:  # noqa: N802
+        return _ALL
 
-def _unknown(node: tree.Item, fld: str | None) -> Cand | None:
-    """Implicit operator (default OR): ``+x`` clauses are required, ``-x`` excluded."""
-    required = [c for c in node.children if isinstance(c, tree.Plus)]
-    if required:
-        return _and([_node(c, fld) for c in required])
-    positive = [c for c in node.children if not isinstance(c, tree.Prohibit | tree.Not)]
-    return _or([_node(c, fld) for c in positive]) if positive else None
+    def _MatchNone(self, node: MatchNone) -> Cand:  # noqa: N802
+        return _NOTHING
 
+    def _TextTerm(self, node: TextTerm) -> Cand | None:  # noqa: N802
+        return _fts(node.field, [node.term], exact=True)
 
-def _search_field(node: tree.SearchField, fld: str | None) -> Cand | None:
-    return _node(node.expr, node.name)
+    def _TextPhrase(self, node: TextPhrase) -> Cand | None:  # noqa: N802
+        if node.slop == 0:
+            return _fts(node.field, node.terms, exact=self.index.text_is_single_valued())
+        return _near(node.field, node.terms, node.slop)
 
+    def _TextPattern(self, node: TextPattern) -> Cand | None:  # noqa: N802
+        """The indexed terms that pass the node's test (wildcard, regex, fuzzy)."""
+        if node.field not in FTS_FIELDS:
+            return None
+        terms = self.index.fts_terms(node.field, node.prefix)
+        passing = [t for t in terms if node.test(t)]
+        if not passing:
+            return _NOTHING
+        if node.prefix and len(passing) == len(terms):
+            return _prefix(node.field, node.prefix, exact=True)
+        if len(passing) <= MAX_TERMS:
+            return _or([_fts(node.field, [t], exact=True) for t in passing])
+        return _prefix(node.field, node.prefix, exact=False) if node.prefix else None
 
-def _word(node: tree.Word, fld: str | None) -> Cand | None:
-    value: str = node.value
-    if fld is None and value == "*":
+    def _KeywordTerm(self, node: KeywordTerm) -> Cand | None:  # noqa: N802
+        if not _same_normalization(node.field, node.normalized):
+            return None
+        return Cand("sql", True, _TERM, (node.field, node.value))
+
+    def _KeywordPattern(self, node: KeywordPattern) -> Cand | None:  # noqa: N802
+        if not _same_normalization(node.field, node.normalized):
+            return None
+        passing = [v for v in self.index.keyword_values(node.field) if node.test(v)]
+        if not passing:
+            return _NOTHING
+        return Cand("sql", True, _TERMS, (node.field, json.dumps(passing)))
+
+    def _DateRange(self, node: DateRange) -> Cand | None:  # noqa: N802
+        if node.field not in DATE_FIELDS:
+            return None
+        low, high = node.bounds(self.now_ms)
+        kept = [(c, v) for c, v in (("millis >= ?", low), ("millis <= ?", high)) if v is not None]
+        bounds = "".join(f" AND {c}" for c, _ in kept)
+        params = (node.field, *(v for _, v in kept))
+        return Cand("sql", True, _DATES.format(bounds=bounds), params)
+
+    def _Exists(self, node: Exists) -> Cand | None:  # noqa: N802
+        known = {**{f: "keyword" for f in KEYWORD_FIELDS}, **{f: "text" for f in FTS_FIELDS}}
+        if known.get(node.field) == ("text" if node.kind == "text" else "keyword"):
+            return Cand("sql", True, _ANY_TERM, (node.field,))
+        if node.field in DATE_FIELDS and node.kind == "date":
+            return Cand("sql", True, _DATES.format(bounds=""), (node.field,))
         return None
-    if "\\" in value:
-        return None
-    if fld in KEYWORD_FIELDS:
-        return _keyword(fld, value)
-    if fld == DATE_FIELD:
-        return _date_range(value, value)
-    if fld is not None and fld not in TEXT_FIELDS:
-        return None
-    if "*" in value or "?" in value:
-        return _prefix(fld, value)
-    return _or([_fts_phrase(fld, [t]) for t in analyze(value)])
 
 
-def _phrase(node: tree.Phrase, fld: str | None) -> Cand | None:
-    value = node.value[1:-1]
-    if "\\" in value:
-        return None
-    if fld in KEYWORD_FIELDS:
-        return _keyword(fld, value)
-    if fld is not None and fld not in TEXT_FIELDS:
-        return None
-    return _fts_phrase(fld, analyze(value))
+def _same_normalization(field: str, normalized: bool) -> bool:
+    return field in KEYWORD_FIELDS and normalized == (FIELDS[field] == "keyword")
 
 
-def _proximity(node: tree.Proximity, fld: str | None) -> Cand | None:
-    """``"a b"~n``: every token somewhere in the field (order and distance: the matcher)."""
-    inner = node.term
-    if not isinstance(inner, tree.Phrase) or (fld is not None and fld not in TEXT_FIELDS):
-        return None
-    return _and([_fts_phrase(fld, [t]) for t in analyze(inner.value[1:-1])])
-
-
-def _range(node: tree.Range, fld: str | None) -> Cand | None:
-    if fld != DATE_FIELD:
-        return None
-    return _date_range(_bound(node.low), _bound(node.high))
-
-
-def _from(node: tree.From, fld: str | None) -> Cand | None:
-    return _date_range(_bound(node.a), "*") if fld == DATE_FIELD else None
-
-
-def _to(node: tree.To, fld: str | None) -> Cand | None:
-    return _date_range("*", _bound(node.a)) if fld == DATE_FIELD else None
-
-
-def _bound(node: tree.Item) -> str:
-    return str(getattr(node, "value", "*")).strip('"')
-
-
-_HANDLERS: dict[type, Callable[[Any, str | None], Cand | None]] = {
-    tree.AndOperation: lambda n, f: _and(_children(n, f)),
-    tree.OrOperation: lambda n, f: _or(_children(n, f)),
-    tree.UnknownOperation: _unknown,
-    tree.Group: lambda n, f: _node(n.expr, f),
-    tree.FieldGroup: lambda n, f: _node(n.expr, f),
-    tree.Boost: lambda n, f: _node(n.expr, f),
-    tree.Plus: lambda n, f: _node(n.a, f),
-    tree.SearchField: _search_field,
-    tree.Word: _word,
-    tree.Phrase: _phrase,
-    tree.Proximity: _proximity,
-    tree.Range: _range,
-    tree.From: _from,
-    tree.To: _to,
-}
-
-
-# -- leaves ------------------------------------------------------------------------------------
-
-
-def _safe(token: str) -> bool:
-    """True if FTS5 unicode61 splits ``token`` only at the points the analyzer could."""
-    if not any(c.isalnum() for c in token):
-        return False
-    return all(
-        (ord(c) < 0x0E00 or 0x1E00 <= ord(c) < 0x2000) and c not in _UNSAFE_CHARS for c in token
-    )
-
-
-def _columns(fld: str | None) -> str:
-    return "" if fld is None else f"{{{fld}}} : "
-
-
-def _fts_phrase(fld: str | None, tokens: Sequence[str]) -> Cand | None:
-    if not tokens or not all(_safe(t) for t in tokens):
+def _fts(field: str, tokens: Sequence[str], *, exact: bool) -> Cand | None:
+    """An FTS5 phrase of analyzer tokens in one column; None if FTS5 would split one."""
+    if field not in FTS_FIELDS or not tokens or not all(map(_one_fts_token, tokens)):
         return None
     quoted = " ".join(t.replace('"', '""') for t in tokens)
-    return Cand("fts", f'{_columns(fld)}"{quoted}"')
+    return Cand("fts", exact, f'{{{field}}} : "{quoted}"')
 
 
-def _prefix(fld: str | None, pattern: str) -> Cand | None:
-    head = re.split(r"[*?]", pattern, maxsplit=1)[0].lower()
-    if not head or not head.isalnum() or not _safe(head):
+def _near(field: str, tokens: Sequence[str], slop: int) -> Cand | None:
+    """A sloppy phrase's terms span at most slop + n - 1 positions: FTS5 NEAR, a superset."""
+    parts = [_fts(field, [t], exact=False) for t in tokens]
+    if any(p is None for p in parts):
         return None
-    return Cand("fts", f'{_columns(fld)}"{head}" *')
+    quoted = " ".join('"' + t.replace('"', '""') + '"' for t in tokens)
+    return Cand("fts", False, f"{{{field}}} : NEAR({quoted}, {slop + len(tokens)})")
 
 
-def _keyword(fld: str, value: str) -> Cand:
-    lowered = value.lower()
-    if "*" in value or "?" in value:
-        glob = re.sub(r"[\[\]]", lambda m: f"[{m.group(0)}]", lowered)
-        return Cand("sql", _TERM_CONDITION.format(op="GLOB"), (fld, glob))
-    return Cand("sql", _TERM_CONDITION.format(op="="), (fld, lowered))
+def _prefix(field: str, prefix: str, *, exact: bool) -> Cand | None:
+    phrase = _fts(field, [prefix], exact=exact)
+    return Cand("fts", exact, phrase.text + " *") if phrase is not None else None
 
 
-def _date_range(low: str, high: str) -> Cand | None:
-    """``published`` between the widened bounds; ``*`` and unparsable bounds are open."""
-    start, end = _granule(low), _granule(high)
-    lo = start[0] - _MARGIN if start else None
-    hi = end[1] + _MARGIN if end else None
-    if lo is None and hi is None:
-        return None
-    conds, params = [], []
-    if lo is not None:
-        conds.append("published >= ?")
-        params.append(lo.strftime("%Y-%m-%dT%H:%M:%S.%f"))
-    if hi is not None:
-        conds.append("published < ?")
-        params.append(hi.strftime("%Y-%m-%dT%H:%M:%S.%f"))
-    return Cand("sql", " AND ".join(conds), tuple(params))
-
-
-def _granule(value: str) -> tuple[datetime, datetime] | None:
-    """The year, month or day a date bound names: (first instant, first instant after)."""
-    match = _DATE.match(value)
-    if match is None:
-        return None
-    year, month, day = (int(g) if g else None for g in match.groups())
-    assert year is not None
-    try:
-        start = datetime(year, month or 1, day or 1, tzinfo=UTC)
-    except ValueError:
-        return None
-    if day is not None:
-        return start, start + timedelta(days=1)
-    if month is not None:
-        return start, datetime(year + month // 12, month % 12 + 1, 1, tzinfo=UTC)
-    return start, datetime(year + 1, 1, 1, tzinfo=UTC)
+def _one_fts_token(token: str) -> bool:
+    """The ascii tokenizer splits only at ASCII spaces and control characters."""
+    return bool(token) and not any(ord(c) <= 32 or ord(c) == 127 for c in token)

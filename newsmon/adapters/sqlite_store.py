@@ -2,40 +2,38 @@
 
 URL forms: ``sqlite:///abs/path.db`` (absolute) and ``sqlite://relative/path.db``.
 
-Layout (one file, WAL journal)::
+Tables (one file)::
 
-    articles       seq INTEGER PRIMARY KEY, article_id TEXT UNIQUE, published TEXT, doc TEXT
-    articles_fts   FTS5 over (title, text), contentless, rowid = articles.seq,
-                   tokenize 'unicode61 remove_diacritics 0' (lower-cases, does NOT fold
-                   accents: like Elasticsearch's standard analyzer)
-    article_terms  (field, value, seq): lower-cased keyword values (actor, topic, place, ...)
-    alerts         alert_id TEXT PRIMARY KEY, status TEXT, doc TEXT: the once-only ledger
+    articles       seq INTEGER PRIMARY KEY, article_id TEXT UNIQUE, published TEXT, doc JSON
+    articles_fts   FTS5, contentless, rowid = seq: title and text as the analyzer's tokens
+    article_terms  (field, value, seq): keyword values as the matcher compares them
+    article_dates  (field, millis, seq): date fields in epoch milliseconds
+    alerts         alert_id TEXT PRIMARY KEY, status, doc JSON: the once-only ledger
+    meta           fingerprint of the query package the derived tables were built with
 
 ``seq`` is an explicit INTEGER PRIMARY KEY so that VACUUM never renumbers the rowids the FTS
-index points at; ``article_id`` is UNIQUE, which is what makes writes create-only.
-``published`` is the document's timestamp normalised to UTC (``YYYY-MM-DDTHH:MM:SS.ffffff``)
-for sorting and date ranges.
+index points at; the UNIQUE ``article_id`` makes writes create-only and the ``alert_id``
+primary key makes the ledger once-only, across threads and processes. The derived tables
+(:mod:`newsmon.adapters.sqlite_query`) are rebuilt from ``doc`` when the query package
+changes.
 
-Search speaks the same Lucene syntax as Elasticsearch. :mod:`newsmon.adapters.sqlite_query`
-translates the query tree into a SQL condition that selects a *superset* of the matching
-articles (FTS5 for text terms, phrases and prefix wildcards; the keyword table for field terms;
-the ``published`` column for date ranges); every candidate is then confirmed with the stream
-matcher (``compile_query(q).matches(doc)``), so results equal the matcher's (and the in-memory
-twin's) exactly. Parts that cannot be translated soundly (negations, leading wildcards, fuzzy
-terms, ``now`` date math, unknown fields) impose no restriction, and a query with no
-restriction at all is a full scan through the matcher: slower, never different.
+Search speaks Elasticsearch's Lucene syntax with the results of the stream matcher
+(:func:`newsmon.query.compile_query`): the compiled query is translated to SQL over the derived
+tables; where that selects exactly the matches (terms, keywords, dates, wildcards, fuzzy,
+negations, booleans of those) no document is decoded, else (sloppy phrases, number and boolean
+fields) the matcher confirms each candidate. ``now`` is fixed per search.
+Sorting: ``published`` (newest first, UTC, ties in insertion order, missing last) or
+``relevance`` (FTS5 ``bm25`` over the positive text clauses, then ``published``; scores differ
+from Elasticsearch's).
 
-Sorting: ``published`` (newest first, ties in insertion order, missing dates last) or
-``relevance``: FTS5 ``bm25`` over the query's positive text clauses, then ``published``.
-Relevance scores are not Elasticsearch's (no per-field boosts, no keyword-clause scores).
-
-Durability and concurrency: WAL with ``synchronous=NORMAL``: a commit survives a killed process
-(the WAL is in the OS page cache), only a power loss can undo the last transactions, which in
-the embedded mode loses the in-memory bus as well. Each thread gets its own connection; every
-connection waits up to ``busy_timeout`` for a lock, so ``newsmon run`` (writing) and
-``newsmon search`` (reading) can share the file; readers never block the writer in WAL mode.
-Writes take the lock up front (``BEGIN IMMEDIATE``); a lock still held after the timeout, and
-I/O errors, become :class:`~newsmon.errors.TransientError`.
+WAL journal with ``synchronous=NORMAL``: a commit survives a killed process; only a power loss
+can undo the last transactions, which in the embedded mode loses the in-memory bus as well (a
+lost ledger row means an alert sent twice, never one lost). One connection per thread; each
+waits up to ``busy_timeout`` for a lock, so ``newsmon run`` (writing) and ``newsmon search``
+(reading) share the file, and readers never block the writer. Writes analyse the documents
+first, then take the lock (``BEGIN IMMEDIATE``). A lock still held after the timeout and I/O
+errors become :class:`~newsmon.errors.TransientError`; a bad query raises
+:class:`~newsmon.query.QueryError`.
 """
 
 from __future__ import annotations
@@ -46,14 +44,35 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from newsmon.adapters.sqlite_query import KEYWORD_FIELDS, Plan, plan_query, sql_text
+from newsmon.adapters.sqlite_query import (
+    FTS_FIELDS,
+    FTS_TABLE,
+    FTS_VOCAB,
+    Derived,
+    IndexReader,
+    Plan,
+    derive,
+    index_fingerprint,
+    plan_query,
+)
 from newsmon.errors import ConfigError, TransientError
-from newsmon.query import compile_query
-from newsmon.store import SearchResult, Sort, WriteResult
+from newsmon.query import Matcher, compile_query
+from newsmon.query.dates import date_millis, now_millis
+from newsmon.store import (
+    STATS_TOP,
+    SearchResult,
+    Sort,
+    Stats,
+    WriteResult,
+    ledger_matches,
+    mark_terms,
+    stats_of,
+)
 
 log = logging.getLogger(__name__)
 
@@ -65,19 +84,22 @@ CREATE TABLE IF NOT EXISTS articles (
     doc TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS articles_published ON articles (published DESC, seq);
-CREATE VIRTUAL TABLE IF NOT EXISTS articles_fts USING fts5 (
-    title, text, content='', prefix='2 4', tokenize='unicode61 remove_diacritics 0'
-);
 CREATE TABLE IF NOT EXISTS article_terms (
     field TEXT NOT NULL, value TEXT NOT NULL, seq INTEGER NOT NULL,
     PRIMARY KEY (field, value, seq)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS article_dates (
+    field TEXT NOT NULL, millis INTEGER NOT NULL, seq INTEGER NOT NULL,
+    PRIMARY KEY (field, millis, seq)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS alerts (
     alert_id TEXT PRIMARY KEY,
     status TEXT,
     doc TEXT NOT NULL
 );
 """
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _TRANSIENT_MARKERS = ("locked", "busy", "disk i/o", "unable to open", "readonly", "full")
 
 
@@ -96,26 +118,11 @@ def _json_default(value: Any) -> str:
 
 
 def normalize_published(value: Any) -> str | None:
-    """UTC ``YYYY-MM-DDTHH:MM:SS.ffffff`` (sortable as text), or None if absent/unparseable."""
-    if value is None or value == "":
+    """UTC ``YYYY-MM-DDTHH:MM:SS.ffffff`` (sortable as text) as the matcher reads the date."""
+    millis = date_millis(value)
+    if millis is None:
         return None
-    try:
-        when = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-    except ValueError:
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")
-
-
-def keyword_rows(doc: Mapping[str, Any]) -> set[tuple[str, str]]:
-    """The (field, lower-cased value) pairs of a document's keyword fields."""
-    rows: set[tuple[str, str]] = set()
-    for name in KEYWORD_FIELDS:
-        value = doc.get(name)
-        values = value if isinstance(value, list | tuple) else [value]
-        rows.update((name, str(v).lower()) for v in values if v is not None and v != "")
-    return rows
+    return (_EPOCH + timedelta(milliseconds=millis)).strftime("%Y-%m-%dT%H:%M:%S.%f")
 
 
 class SqliteStore:
@@ -127,7 +134,8 @@ class SqliteStore:
         self._local = threading.local()
         self._lock = threading.Lock()
         self._connections: list[sqlite3.Connection] = []
-        self.full_scans = 0  # searches that had no candidate restriction (see module docstring)
+        self.full_scans = 0  # searches that ran the matcher over every article
+        self.confirmed = 0  # documents the matcher had to confirm (plans that are not exact)
         self.last_plan: Plan | None = None
         self.ensure_schema()
 
@@ -192,73 +200,98 @@ class SqliteStore:
     # -- the port ---------------------------------------------------------------------------
 
     def ensure_schema(self) -> None:
+        """Create the tables; rebuild the derived index if the query package changed since."""
+        try:  # up to date: a reader (``newsmon search``) takes no write lock
+            row = self._conn().execute("SELECT value FROM meta WHERE key = 'index'").fetchone()
+            if row is not None and row[0] == index_fingerprint():
+                return
+        except sqlite3.OperationalError:
+            pass  # a new file: no tables yet
         with self._write("schema setup") as conn:
-            for statement in filter(str.strip, _SCHEMA.split(";")):
+            for statement in [*filter(str.strip, _SCHEMA.split(";")), FTS_TABLE, FTS_VOCAB]:
                 conn.execute(statement)
+            fingerprint = index_fingerprint()
+            row = conn.execute("SELECT value FROM meta WHERE key = 'index'").fetchone()
+            if row is None or row[0] != fingerprint:
+                _reindex(conn)
+                conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('index', ?)",
+                             (fingerprint,))
 
     def write_articles(self, docs: Sequence[Mapping[str, Any]]) -> WriteResult:
         result = WriteResult()
-        if not docs:
-            return result
+        rows = [_row(doc) for doc in docs]  # analysis outside the write lock
         with self._write("write") as conn:
-            for doc in docs:
-                doc_id = str(doc["article_id"])
-                if self._insert(conn, doc_id, doc):
-                    result.written.append(doc_id)
+            for row in rows:
+                if _insert(conn, row):
+                    result.written.append(row.article_id)
                 else:
-                    result.duplicates.append(doc_id)
+                    result.duplicates.append(row.article_id)
         return result
 
-    def _insert(self, conn: sqlite3.Connection, doc_id: str, doc: Mapping[str, Any]) -> bool:
-        body = json.dumps(dict(doc), ensure_ascii=False, default=_json_default)
-        cur = conn.execute(
-            "INSERT INTO articles (article_id, published, doc) VALUES (?, ?, ?)"
-            " ON CONFLICT (article_id) DO NOTHING",
-            (doc_id, normalize_published(doc.get("published")), body),
-        )
-        if cur.rowcount != 1:
-            return False
-        seq = cur.lastrowid
-        conn.execute("INSERT INTO articles_fts (rowid, title, text) VALUES (?, ?, ?)",
-                     (seq, sql_text(doc.get("title")), sql_text(doc.get("text"))))
-        conn.executemany("INSERT INTO article_terms (field, value, seq) VALUES (?, ?, ?)",
-                         [(f, v, seq) for f, v in sorted(keyword_rows(doc))])
-        return True
+    def search(
+        self, query: str, *, limit: int = 20, sort: Sort = "published", highlight: bool = False
+    ) -> SearchResult:
+        matcher, now = compile_query(query), datetime.now(UTC)
+        plan = self._plan(matcher, now)
+        seqs, decoded = self._matches(plan, matcher, now)
+        if sort == "relevance" and plan.scoring is not None:
+            seqs = self._by_relevance(seqs, plan.scoring)
+        hits = self._docs(seqs[: max(limit, 0)], decoded)
+        marks = [mark_terms(d, matcher.explain(d, now=now) or []) for d in hits if highlight]
+        return SearchResult(total=len(seqs), hits=hits, highlights=marks)
 
-    def search(self, query: str, *, limit: int = 20, sort: Sort = "published") -> SearchResult:
-        matcher = compile_query(query)
-        plan = plan_query(query)
+    def _matches(
+        self, plan: Plan, matcher: Matcher, now: datetime
+    ) -> tuple[list[int], dict[int, dict[str, Any]]]:
+        """The matching articles' seqs, newest first, and the documents decoded on the way."""
         self.last_plan = plan
+        where = "" if plan.where is None else f" WHERE {plan.where}"
+        order = " ORDER BY published DESC, seq"
+        if plan.exact:  # the SQL selects exactly the matches: no document to decode
+            rows = self._read(f"SELECT seq FROM articles{where}{order}", plan.params, "search")
+            return [int(r[0]) for r in rows], {}
         if plan.where is None:
             self.full_scans += 1
-        sql = "SELECT seq, doc FROM articles"
-        if plan.where is not None:
-            sql += f" WHERE {plan.where}"
-        sql += " ORDER BY published DESC, seq"
-        hits: list[tuple[int, dict[str, Any]]] = []
-        for seq, body in self._read(sql, plan.params, "search"):
+        decoded: dict[int, dict[str, Any]] = {}
+        for seq, body in self._read(f"SELECT seq, doc FROM articles{where}{order}",
+                                    plan.params, "search"):
             doc = json.loads(body)
-            if matcher.matches(doc):
-                hits.append((seq, doc))
-        if sort == "relevance" and plan.scoring is not None:
-            hits = self._by_relevance(hits, plan.scoring)
-        return SearchResult(total=len(hits), hits=[d for _, d in hits[: max(limit, 0)]])
+            self.confirmed += 1
+            if matcher.matches(doc, now=now):
+                decoded[int(seq)] = doc
+        return list(decoded), decoded
+
+    def _docs(self, seqs: list[int], decoded: dict[int, dict[str, Any]]) -> list[dict[str, Any]]:
+        missing = [s for s in seqs if s not in decoded]
+        if missing:
+            rows = self._read("SELECT seq, doc FROM articles"
+                              " WHERE seq IN (SELECT value FROM json_each(?))",
+                              (json.dumps(missing),), "search")
+            decoded = {**decoded, **{int(q): json.loads(b) for q, b in rows}}
+        return [decoded[s] for s in seqs]
+
+    def stats(self, query: str = "*:*", *, top: int = STATS_TOP) -> Stats:
+        """Computed in Python over the matching documents (the same code as the memory twin)."""
+        return stats_of(self.search(query, limit=2**62).hits, top=top)
 
     def query_plan(self, query: str) -> list[str]:
         """SQLite's plan for the candidate selection of ``query`` (EXPLAIN QUERY PLAN)."""
-        plan = plan_query(query)
+        plan = self._plan(compile_query(query), datetime.now(UTC))
         where = f" WHERE {plan.where}" if plan.where is not None else ""
         rows = self._read(f"EXPLAIN QUERY PLAN SELECT seq, doc FROM articles{where}"
                           " ORDER BY published DESC, seq", plan.params, "explain")
         return [str(r[-1]) for r in rows]
 
-    def _by_relevance(self, hits: list[tuple[int, dict[str, Any]]],
-                      scoring: str) -> list[tuple[int, dict[str, Any]]]:
+    def _plan(self, matcher: Matcher, now: datetime) -> Plan:
+        root = matcher._root  # the compiled tree the candidates are derived from
+        return plan_query(root, now_millis(now), IndexReader(self._read))
+
+    def _by_relevance(self, seqs: list[int], scoring: str) -> list[int]:
         rows = self._read("SELECT rowid, bm25(articles_fts) FROM articles_fts"
                           " WHERE articles_fts MATCH ?", (scoring,), "search")
         score = {int(r): float(s) for r, s in rows}  # bm25: lower is better
-        order = {seq: i for i, (seq, _) in enumerate(hits)}  # already newest first
-        return sorted(hits, key=lambda h: (score.get(h[0], 0.0), order[h[0]]))
+        order = {seq: i for i, seq in enumerate(seqs)}  # newest first breaks ties
+        return sorted(seqs, key=lambda q: (score.get(q, 0.0), order[q]))
 
     def get(self, article_id: str) -> dict[str, Any] | None:
         rows = self._read("SELECT doc FROM articles WHERE article_id = ?", (article_id,), "get")
@@ -292,9 +325,10 @@ class SqliteStore:
         rows = self._read("SELECT doc FROM alerts WHERE alert_id = ?", (alert_id,), "alert read")
         return json.loads(rows[0][0]) if rows else None
 
-    def alerts(self) -> list[dict[str, Any]]:
+    def alerts(self, where: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
         rows = self._read("SELECT doc FROM alerts ORDER BY rowid", (), "alert read")
-        return [json.loads(r[0]) for r in rows]
+        docs = [json.loads(r[0]) for r in rows]
+        return [d for d in docs if ledger_matches(d, where)]
 
     def refresh(self) -> None:
         return None  # every committed write is visible to the next read
@@ -308,6 +342,58 @@ class SqliteStore:
         for conn in connections:
             conn.close()
         self._local = threading.local()
+
+
+@dataclass(frozen=True)
+class _Row:
+    article_id: str
+    published: str | None
+    body: str
+    derived: Derived
+
+
+def _row(doc: Mapping[str, Any]) -> _Row:
+    body = json.dumps(dict(doc), ensure_ascii=False, default=_json_default)
+    published = normalize_published(doc.get("published"))
+    return _Row(str(doc["article_id"]), published, body, derive(doc))
+
+
+def _insert(conn: sqlite3.Connection, row: _Row) -> bool:
+    """Create the article and its derived rows; False if ``article_id`` exists."""
+    cur = conn.execute(
+        "INSERT INTO articles (article_id, published, doc) VALUES (?, ?, ?)"
+        " ON CONFLICT (article_id) DO NOTHING",
+        (row.article_id, row.published, row.body),
+    )
+    if cur.rowcount == 1:
+        _index(conn, cur.lastrowid, row.derived)
+    return cur.rowcount == 1
+
+
+def _index(conn: sqlite3.Connection, seq: int | None, derived: Derived) -> None:
+    """The derived rows of one article: FTS5 tokens, keyword values, dates."""
+    conn.execute(f"INSERT INTO articles_fts (rowid, {', '.join(FTS_FIELDS)}) VALUES (?, ?, ?)",
+                 (seq, *derived.fts))
+    conn.executemany("INSERT INTO article_terms (field, value, seq) VALUES (?, ?, ?)",
+                     [(f, v, seq) for f, v in derived.keywords])
+    conn.executemany("INSERT INTO article_dates (field, millis, seq) VALUES (?, ?, ?)",
+                     [(f, ms, seq) for f, ms in derived.dates])
+    if derived.multi_valued_text:
+        conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('multi_valued_text', '1')")
+
+
+def _reindex(conn: sqlite3.Connection) -> None:
+    """Rebuild the derived tables from the stored documents (tokenizer included)."""
+    count = conn.execute("SELECT count(*) FROM articles").fetchone()[0]
+    if count:
+        log.info("sqlite store: rebuilding the search index articles=%d", count)
+    conn.execute("DROP TABLE IF EXISTS articles_fts")
+    conn.execute(FTS_TABLE)
+    for table in ("article_terms", "article_dates"):
+        conn.execute(f"DELETE FROM {table}")
+    conn.execute("DELETE FROM meta WHERE key = 'multi_valued_text'")
+    for seq, body in conn.execute("SELECT seq, doc FROM articles"):
+        _index(conn, seq, derive(json.loads(body)))
 
 
 def _status(doc: Mapping[str, Any]) -> str | None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from newsmon.config import Settings
+from newsmon.config import IngestSettings, Settings
 from tests.unit.ingest.feedserver import FeedServer, running_server
 
 
@@ -24,4 +24,5 @@ def settings(tmp_path: Path) -> Settings:
         fetch_timeout=1.0,
         max_feed_bytes=64 * 1024,
         poll_interval=60.0,
+        ingest=IngestSettings(host_spacing=0.0, full_text_min_chars=0),
     )

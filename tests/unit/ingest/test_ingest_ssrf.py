@@ -57,3 +57,28 @@ def test_allow_private_lifts_address_check_not_scheme_check() -> None:
 def test_real_resolution_of_loopback_name() -> None:
     with pytest.raises(UnsafeURLError):
         check_url("http://localhost./x")
+
+
+def test_connect_time_guard_strict_and_lenient() -> None:
+    from ingest.ssrf import ResolveError, address_guard
+
+    def fake(host: str, port: int) -> list[str]:
+        return {"pub.example": ["93.184.215.14"], "lan.example": ["10.0.0.5"],
+                "meta.example": ["169.254.169.254"], "v6meta.example": ["fe80::1"]}[host]
+
+    strict, lenient = address_guard(True, resolver=fake), address_guard(False, resolver=fake)
+    assert strict("pub.example", 443) == ("93.184.215.14",)
+    assert lenient("lan.example", 80) == ("10.0.0.5",)
+    assert lenient("127.0.0.1", 80) == ("127.0.0.1",)
+    for host in ("lan.example", "127.0.0.1", "localhost", "meta.example"):
+        with pytest.raises(UnsafeURLError):
+            strict(host, 80)
+    for host in ("meta.example", "v6meta.example", "169.254.169.254", "[::ffff:169.254.169.254]"):
+        with pytest.raises(UnsafeURLError):
+            lenient(host, 80)
+
+    def nowhere(host: str, port: int) -> list[str]:
+        raise ResolveError("no such host")
+
+    with pytest.raises(ResolveError):
+        address_guard(True, resolver=nowhere)("gone.example", 80)

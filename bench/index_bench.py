@@ -1,0 +1,119 @@
+"""Indexer throughput beside raw ``helpers.streaming_bulk`` of the same documents, same run.
+
+    .venv/bin/python bench/index_bench.py [--n 20000] [--batch 1000] [--rounds 2]
+        [--store http://127.0.0.1:9200]
+
+``stage``: ``IndexStage.handle`` over pre-built tagged-article records (decode, build the search
+document, alias lookup, create-only bulk, outcome classification) in batches of ``--batch``.
+``raw``: ``helpers.streaming_bulk`` of the very documents the stage wrote (pre-built), create
+into a fresh index of the same template. Each round uses fresh indices; the best round of each
+counts. The last line is one JSON object: both rates and ``ratio`` = stage / raw (target ≥ 0.9).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from elasticsearch import helpers  # noqa: E402
+
+from index.layout import load_layout  # noqa: E402
+from index.stage import IndexStage  # noqa: E402
+from newsmon.adapters.es_store import ElasticsearchStore  # noqa: E402
+from newsmon.bus import TAGGED_TOPIC, Record  # noqa: E402
+from newsmon.documents import search_document  # noqa: E402
+from newsmon.schema import Actor, TaggedArticle, Topic, article_id, decode, encode  # noqa: E402
+from newsmon.store import RolloverPolicy  # noqa: E402
+
+T0 = datetime(2025, 5, 1, tzinfo=UTC)
+ACTORS = ["Vladimir Putin", "Volodymyr Zelensky", "Donald Trump", "Recep Tayyip Erdogan"]
+TEXT = ("Delegations met in Istanbul for a second round of talks on a ceasefire. "
+        "Officials said prisoner exchanges and a memorandum were discussed. ") * 8
+
+
+def payloads(n: int) -> list[bytes]:
+    out = []
+    for i in range(n):
+        url = f"https://bench.example/{i}"
+        out.append(encode(TaggedArticle(
+            article_id=article_id(url), url=url, title=f"Talks in Istanbul, round {i}", text=TEXT,
+            source=f"Wire {i % 7}", published=T0 + timedelta(minutes=i), fetched=T0,
+            story_id=f"s{i // 4}", tagged=T0, topics=(Topic(name="peace_talks", score=0.8),),
+            actors=tuple(Actor(name=a, type="person", salience=0.7, mentions=2)
+                         for a in ACTORS[: 1 + i % 4]))))
+    return out
+
+
+def fresh_store(url: str) -> tuple[ElasticsearchStore, str]:
+    ns = f"bench-{uuid.uuid4().hex[:8]}-"
+    store = ElasticsearchStore(url, load_layout(ns))
+    store.ensure_schema()
+    return store, ns
+
+
+def drop(store: ElasticsearchStore, ns: str) -> None:
+    es = store.client
+    es.indices.delete(index=f"{ns}*", ignore_unavailable=True)
+    for name in ("news-articles", "news-alerts"):
+        es.options(ignore_status=404).indices.delete_index_template(name=ns + name)
+    for name in ("news-articles-settings", "news-articles-mappings"):
+        es.options(ignore_status=404).cluster.delete_component_template(name=ns + name)
+    store.close()
+
+
+def run_stage(url: str, values: list[bytes], batch: int) -> float:
+    store, ns = fresh_store(url)
+    stage = IndexStage(store, policy=RolloverPolicy(max_docs=None, max_size=None, max_age=None))
+    records = [Record(TAGGED_TOPIC, 0, i, None, v) for i, v in enumerate(values)]
+    started = time.perf_counter()
+    for start in range(0, len(records), batch):
+        assert not stage.handle(records[start : start + batch])
+    elapsed = time.perf_counter() - started
+    assert stage.written == len(values), stage.written
+    drop(store, ns)
+    return elapsed
+
+
+def run_raw(url: str, docs: list[dict[str, object]]) -> float:
+    store, ns = fresh_store(url)
+    actions = ({"_op_type": "create", "_index": store.alias, "_id": d["article_id"], "_source": d}
+               for d in docs)
+    started = time.perf_counter()
+    ok = sum(1 for good, _ in helpers.streaming_bulk(store.client, actions, chunk_size=500,
+                                                    raise_on_error=True) if good)
+    elapsed = time.perf_counter() - started
+    assert ok == len(docs), ok
+    drop(store, ns)
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=20_000)
+    parser.add_argument("--batch", type=int, default=1000)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--store", default="http://127.0.0.1:9200")
+    args = parser.parse_args()
+    values = payloads(args.n)
+    docs = [search_document(decode(TaggedArticle, v), ingested=T0) for v in values]
+    run_raw(args.store, docs[:1000])  # warm-up
+    stage_s, raw_s = [], []
+    for r in range(args.rounds):
+        raw_s.append(run_raw(args.store, docs))
+        stage_s.append(run_stage(args.store, values, args.batch))
+        print(f"round {r + 1}: raw {raw_s[-1]:.2f}s  stage {stage_s[-1]:.2f}s", file=sys.stderr)
+    raw_rate, stage_rate = args.n / min(raw_s), args.n / min(stage_s)
+    print(json.dumps({"bench": "index", "n": args.n, "batch": args.batch,
+                      "raw_docs_per_s": round(raw_rate), "stage_docs_per_s": round(stage_rate),
+                      "ratio": round(stage_rate / raw_rate, 3)}))
+
+
+if __name__ == "__main__":
+    main()

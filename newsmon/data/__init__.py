@@ -1,0 +1,1 @@
+"""Data files shipped with newsmon (read with importlib.resources)."""
