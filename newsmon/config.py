@@ -8,9 +8,12 @@ name the file, the entry and its line.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import (
@@ -18,6 +21,7 @@ from pydantic import (
     ConfigDict,
     Field,
     HttpUrl,
+    SecretStr,
     ValidationError,
     field_validator,
     model_validator,
@@ -32,6 +36,36 @@ T = TypeVar("T", bound=BaseModel)
 def default_data_dir() -> Path:
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return Path(base) / "newsmon"
+
+
+class IngestSettings(BaseModel):
+    """Feed poller tuning (environment ``NEWSMON_INGEST__<FIELD>``, e.g.
+    ``NEWSMON_INGEST__HOST_SPACING=2``)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    workers: int = Field(default=16, ge=1, description="feeds fetched in parallel (threads)")
+    host_concurrency: int = Field(default=2, ge=1, description="requests in flight per host")
+    host_spacing: float = Field(
+        default=0.5, ge=0, description="min seconds between requests to one host"
+    )
+    min_interval: float = Field(
+        default=60.0, gt=0, description="fastest adaptive poll interval (s)"
+    )
+    max_interval: float = Field(
+        default=6 * 3600.0, gt=0, description="slowest adaptive poll interval (s)"
+    )
+    max_redirects: int = Field(default=5, ge=0, description="redirect hops followed per fetch")
+    http2: bool = Field(default=True, description="offer HTTP/2 (ALPN) to TLS servers")
+    full_text_min_chars: int = Field(
+        default=400, ge=0, description="items with less text are summaries (full text fetched)"
+    )
+    full_text_per_poll: int = Field(
+        default=20, ge=0, description="article pages fetched per feed poll"
+    )
+    stale_factor: float = Field(
+        default=8.0, gt=1, description="stale: no new item for this many times the interval"
+    )
 
 
 class Settings(BaseSettings):
@@ -59,12 +93,54 @@ class Settings(BaseSettings):
     fetch_timeout: float = Field(20.0, gt=0)
     max_feed_bytes: int = Field(10 * 1024 * 1024, gt=0)
     allow_private_addresses: bool = Field(False, description="lift the SSRF guard")
+    ingest: IngestSettings = IngestSettings()
     metrics_port: int | None = Field(
         None, ge=0, le=65535, description="/metrics + /healthz port (default per stage; 0: off)"
     )
     metrics_host: str = Field("127.0.0.1", description="bind address of /metrics + /healthz")
+    shutdown_timeout: float = Field(
+        30.0, gt=0, description="seconds from SIGTERM to a forced exit (status 70) of a service"
+    )
     log_format: Literal["auto", "text", "json"] = "auto"
     log_level: str = "INFO"
+    index_rollover_max_docs: int | None = Field(
+        None, ge=1, description="roll news-articles over after this many documents"
+    )
+    index_rollover_max_size: str | None = Field(
+        "50gb", description="roll over at this primary shard size (Elasticsearch byte units)"
+    )
+    index_rollover_max_age: str | None = Field(
+        "30d", description="roll over when the write index is this old (Elasticsearch time units)"
+    )
+    index_rollover_check_every: float = Field(
+        300.0, gt=0, description="seconds between the indexer's rollover checks"
+    )
+    index_batch_max_records: int = Field(
+        1000, ge=1, description="index service: records per bulk batch (across polls)"
+    )
+    index_batch_max_bytes: int = Field(
+        8 * 1024 * 1024, ge=1, description="index service: payload bytes per bulk batch"
+    )
+    index_batch_linger: float = Field(
+        0.5, ge=0, description="index service: seconds to wait for a batch to fill"
+    )
+    # security (resolved by newsmon.security; a secret X may come from the file X_FILE instead)
+    es_username: str = Field("elastic", description="Elasticsearch basic-auth user")
+    es_password: SecretStr | None = Field(None, description="Elasticsearch basic-auth password")
+    es_password_file: Path | None = Field(None, description="file holding es_password")
+    es_api_key: SecretStr | None = Field(None, description="Elasticsearch API key (encoded)")
+    es_api_key_file: Path | None = Field(None, description="file holding es_api_key")
+    es_ca_certs: Path | None = Field(None, description="CA bundle (PEM) for an https:// store")
+    es_verify_certs: bool = Field(True, description="verify the store's TLS certificate")
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "PLAIN"
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_sasl_password_file: Path | None = Field(None, description="file holding the password")
+    kafka_ssl_cafile: Path | None = Field(None, description="CA bundle (PEM) for SSL/SASL_SSL")
+    kafka_ssl_certfile: Path | None = Field(None, description="client certificate (mutual TLS)")
+    kafka_ssl_keyfile: Path | None = Field(None, description="client key (mutual TLS)")
+    kafka_ssl_check_hostname: bool = True
 
     @model_validator(mode="after")
     def _embedded_store_in_data_dir(self) -> Settings:
@@ -89,26 +165,163 @@ class FeedConfig(BaseModel):
         return self.name or str(self.url)
 
 
-class ChannelConfig(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="allow")
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)?\s*$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_DIGEST = re.compile(r"^(\d+[mh]|hourly|daily(?: ([01]\d|2[0-3]):([0-5]\d))?)$")
 
-    type: Literal["log", "webhook"]
+
+def parse_duration(value: Any) -> timedelta:
+    """``90`` (seconds), ``"30s"``, ``"15m"``, ``"2h"``, ``"1d"``, ``"1w"`` → timedelta > 0."""
+    if isinstance(value, timedelta):
+        seconds = value.total_seconds()
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        seconds = float(value)
+    elif isinstance(value, str) and (m := _DURATION.match(value)):
+        seconds = float(m.group(1)) * _UNITS[m.group(2) or "s"]
+    else:
+        raise ValueError(f"not a duration: {value!r} (e.g. 90, 30m, 2h, 1d)")
+    if seconds <= 0:
+        raise ValueError(f"a duration must be positive: {value!r}")
+    return timedelta(seconds=seconds)
+
+
+def _drop_line(data: Any) -> Any:
+    """Nested mappings from the YAML loader carry ``__line__``: not a field."""
+    if isinstance(data, dict):
+        return {k: v for k, v in data.items() if k != "__line__"}
+    return data
+
+
+class ChannelConfig(BaseModel):
+    """One delivery channel of a rule. ``type`` picks the fields that apply:
+
+    * ``log``: nothing else;
+    * ``webhook``: ``url``; optional ``secret`` (HMAC-SHA256 signature header), ``attempts``,
+      ``timeout``;
+    * ``slack``: ``url`` (an incoming-webhook URL), ``attempts``, ``timeout``;
+    * ``email``: ``to`` (list), ``sender``, ``host``, ``port``, ``security``
+      (``starttls`` | ``ssl`` | ``none``), optional ``username`` + ``password``, ``timeout``.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    type: Literal["log", "webhook", "slack", "email"]
     url: HttpUrl | None = None
+    secret: SecretStr | None = None
+    attempts: int = Field(default=3, ge=1, le=10)
+    timeout: float = Field(default=10.0, gt=0, le=120)
+    to: tuple[str, ...] = ()
+    sender: str | None = None
+    host: str | None = None
+    port: int | None = Field(default=None, ge=1, le=65535)
+    security: Literal["starttls", "ssl", "none"] = "starttls"
+    username: str | None = None
+    password: SecretStr | None = None
+
+    _strip_line = model_validator(mode="before")(_drop_line)
+
+    @model_validator(mode="after")
+    def _fields_for_type(self) -> ChannelConfig:
+        if self.type in ("webhook", "slack") and self.url is None:
+            raise ValueError(f"a {self.type} channel needs a url")
+        if self.type == "email":
+            missing = [n for n in ("host", "sender") if getattr(self, n) is None]
+            missing += [] if self.to else ["to"]
+            if missing:
+                raise ValueError(f"an email channel needs {', '.join(missing)}")
+            bad = [a for a in (*self.to, self.sender) if "@" not in str(a)]
+            if bad:
+                raise ValueError(f"not an email address: {bad[0]!r}")
+            if (self.username is None) != (self.password is None):
+                raise ValueError("an email channel needs both username and password, or neither")
+        return self
+
+    @property
+    def label(self) -> str:
+        """How logs and the ledger name this channel (never the secret, nor URL paths)."""
+        if self.type == "email":
+            return f"email:{','.join(self.to)}"
+        if self.url is not None:
+            return f"{self.type}:{self.url.host}"
+        return self.type
+
+
+class TemplateConfig(BaseModel):
+    """Message text with ``{placeholders}``: rule, title, source, time, url, matched, actors,
+    topics, discover, story_id, article_id."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    subject: str = "[newsmon] {rule}: {title}"
+    text: str | None = None
+
+    _strip_line = model_validator(mode="before")(_drop_line)
 
 
 class RuleConfig(BaseModel):
+    """An alert rule: ``query`` (Lucene syntax, as in search) plus optional filters.
+
+    ``topics`` / ``actors``: the article must carry one of them (case-insensitive; actors are
+    the principal actors, as the ``actor`` field). ``realert``: one alert per (rule, story)
+    within this window of article time (default ``1d``; later matches of the story only update
+    the ledger entry). ``digest``: instead of one message per story, one message per period:
+    ``30m`` / ``2h`` (periods from local midnight; must divide a day), ``hourly``, ``daily``
+    or ``daily HH:MM`` (in ``timezone``). ``kibana_url``: messages link to Discover there.
+    """
+
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.:-]+$")
     query: str = Field(min_length=1)
     channels: tuple[ChannelConfig, ...] = (ChannelConfig(type="log"),)
+    topics: tuple[str, ...] = ()
+    actors: tuple[str, ...] = ()
+    realert: timedelta | None = timedelta(days=1)
+    digest: str | None = None
+    timezone: str = "UTC"
+    kibana_url: HttpUrl | None = None
+    template: TemplateConfig | None = None
+
+    _strip_line = model_validator(mode="before")(_drop_line)
+
+    @field_validator("realert", mode="before")
+    @classmethod
+    def _duration(cls, v: Any) -> timedelta | None:
+        return None if v is None or v in ("never", "none", 0) else parse_duration(v)
+
+    @field_validator("topics", "actors", mode="before")
+    @classmethod
+    def _one_or_many(cls, v: Any) -> Any:
+        return (v,) if isinstance(v, str) else v
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {v!r} (e.g. UTC, Europe/Kyiv)") from exc
+        return v
+
+    @field_validator("digest")
+    @classmethod
+    def _digest_schedule(cls, v: str | None) -> str | None:
+        if v is None:
+            return None
+        v = " ".join(v.split()).lower()
+        if not _DIGEST.match(v):
+            raise ValueError(f"digest {v!r}: use 30m, 2h, hourly, daily or daily HH:MM")
+        if v[-1] in "mh" and v[:-1].isdigit():
+            minutes = int(v[:-1]) * (60 if v.endswith("h") else 1)
+            if minutes == 0 or 1440 % minutes:
+                raise ValueError(f"digest {v!r}: the period must divide a day")
+        return v
 
     @field_validator("channels")
     @classmethod
-    def _webhooks_need_url(cls, v: tuple[ChannelConfig, ...]) -> tuple[ChannelConfig, ...]:
-        for ch in v:
-            if ch.type == "webhook" and ch.url is None:
-                raise ValueError("a webhook channel needs a url")
+    def _at_least_one(cls, v: tuple[ChannelConfig, ...]) -> tuple[ChannelConfig, ...]:
+        if not v:
+            raise ValueError("a rule needs at least one channel")
         return v
 
 

@@ -18,8 +18,14 @@ def make_bus(settings: Settings) -> Bus:
         return MemoryBus()
     if url.startswith("kafka://"):
         from newsmon.adapters.kafka_bus import KafkaBus
+        from newsmon.security import kafka_security
 
-        return KafkaBus(url, partitions=settings.kafka_partitions, prefix=settings.namespace)
+        return KafkaBus(
+            url,
+            partitions=settings.kafka_partitions,
+            prefix=settings.namespace,
+            security=kafka_security(settings),
+        )
     raise ConfigError(f"NEWSMON_BUS: unsupported URL {url!r} (memory:// or kafka://host:port)")
 
 
@@ -34,8 +40,11 @@ def make_store(settings: Settings) -> ArticleStore:
     if url.startswith(("http://", "https://")):
         from index.layout import load_layout
         from newsmon.adapters.es_store import ElasticsearchStore
+        from newsmon.security import es_security
 
-        return ElasticsearchStore(url, load_layout(settings.namespace))
+        return ElasticsearchStore(
+            url, load_layout(settings.namespace), security=es_security(settings)
+        )
     raise ConfigError(
         f"NEWSMON_STORE: unsupported URL {url!r} (memory://, sqlite:///path.db or http(s)://host:9200)"
     )
