@@ -69,11 +69,11 @@ from newsmon.query.nodes import (
 FTS_FIELDS = ("title", "text")
 KEYWORD_FIELDS = tuple(f for f, kind in FIELDS.items() if kind in ("keyword", "exact"))
 DATE_FIELDS = tuple(f for f, kind in FIELDS.items() if kind == "date")
-INDEX_VERSION = 3  # bump when what the derived tables hold changes: the store rebuilds them
+INDEX_VERSION = 4  # bump when what the derived tables hold changes: the store rebuilds them
 _TOKENIZER = "ascii tokenchars '" + string.punctuation.replace("'", "''") + "'"
 FTS_TABLE = (
     "CREATE VIRTUAL TABLE IF NOT EXISTS articles_fts USING fts5 ("
-    f" {', '.join(FTS_FIELDS)}, content='', prefix='2 4',"
+    f" {', '.join(FTS_FIELDS)}, content='',"
     f" tokenize='{_TOKENIZER.replace(chr(39), chr(39) * 2)}')"
 )
 FTS_VOCAB = "CREATE VIRTUAL TABLE IF NOT EXISTS articles_vocab USING fts5vocab(articles_fts, 'col')"

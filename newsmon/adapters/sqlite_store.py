@@ -308,7 +308,7 @@ class SqliteStore:
             cur = conn.execute(
                 "INSERT INTO alerts (alert_id, status, doc) VALUES (?, ?, ?)"
                 " ON CONFLICT (alert_id) DO NOTHING",
-                (alert_id, _status(body), json.dumps(body, default=_json_default)),
+                (alert_id, str(body.get("status") or ""), json.dumps(body, default=_json_default)),
             )
             return cur.rowcount == 1
 
@@ -319,7 +319,8 @@ class SqliteStore:
                 raise KeyError(alert_id)
             body = {**json.loads(row[0]), **fields}
             conn.execute("UPDATE alerts SET status = ?, doc = ? WHERE alert_id = ?",
-                         (_status(body), json.dumps(body, default=_json_default), alert_id))
+                         (str(body.get("status") or ""), json.dumps(body, default=_json_default),
+                          alert_id))
 
     def get_alert(self, alert_id: str) -> dict[str, Any] | None:
         rows = self._read("SELECT doc FROM alerts WHERE alert_id = ?", (alert_id,), "alert read")
@@ -394,8 +395,3 @@ def _reindex(conn: sqlite3.Connection) -> None:
     conn.execute("DELETE FROM meta WHERE key = 'multi_valued_text'")
     for seq, body in conn.execute("SELECT seq, doc FROM articles"):
         _index(conn, seq, derive(json.loads(body)))
-
-
-def _status(doc: Mapping[str, Any]) -> str | None:
-    value = doc.get("status")
-    return None if value is None else str(value)

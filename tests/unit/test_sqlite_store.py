@@ -191,7 +191,7 @@ def test_term_queries_are_answered_by_the_index_alone(
 
 
 @pytest.mark.parametrize("query", ['"ceasefire talks"~3', '"peace talks"~1 AND actor:*putin'])
-def test_phrases_and_prefixes_confirm_only_their_candidates(
+def test_sloppy_phrases_confirm_only_their_candidates(
     loaded: tuple[SqliteStore, MemoryStore], query: str
 ) -> None:
     sqlite_store, memory = loaded
@@ -213,14 +213,11 @@ def test_text_terms_use_the_fts_index(loaded: tuple[SqliteStore, MemoryStore]) -
 
 
 @pytest.mark.parametrize("query", ["actors.salience:>0.5", "actors.in_title:true OR talks"])
-def test_untranslatable_queries_fall_back_to_a_full_scan(
+def test_number_and_boolean_fields_fall_back_to_a_full_scan(
     loaded: tuple[SqliteStore, MemoryStore], query: str
 ) -> None:
     sqlite_store, memory = loaded
-    try:
-        expected = ids(memory.search(query, limit=100).hits)
-    except QueryError:
-        pytest.skip("the matcher rejects this query")
+    expected = ids(memory.search(query, limit=100).hits)
     assert ids(sqlite_store.search(query, limit=100).hits) == expected
     assert sqlite_store.full_scans == 1 and sqlite_store.confirmed == len(DOCS)
 
@@ -425,7 +422,7 @@ def test_the_parity_queries_on_real_tagged_articles(tmp_path: Path) -> None:
 
 
 def test_random_texts_and_terms_match_the_matcher(tmp_path: Path) -> None:
-    """Soundness of the FTS candidates on awkward tokens: never fewer hits than the matcher."""
+    """Awkward tokens (scripts, apostrophes, dots, case mappings): the matcher's hits exactly."""
     rng = random.Random(7)
     docs = [
         {"article_id": f"r{i}", "title": " ".join(rng.choices(_WORDS, k=3)),
