@@ -1,16 +1,26 @@
-"""Alert rules compiled from their configuration; matching is pure."""
+"""Alert rules compiled from their configuration; matching is pure.
+
+A rule selects an article when its query matches (the same Lucene semantics as search) and,
+if given, the article carries one of the rule's ``topics`` and one of its ``actors``
+(principal actors, case-insensitive — the ``topic`` / ``actor`` fields of the document).
+"""
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from alert.channels import Channel, make_channel
+from alert.channels import Channel, budget, make_channel
+from alert.templates import check_template
 from newsmon.config import RuleConfig
 from newsmon.errors import ConfigError
-from newsmon.query import Matcher, QueryError, compile_query
+from newsmon.query import Matcher, PreparedDoc, QueryError, compile_query, prepare
+
+LEASE_MARGIN = timedelta(seconds=5)
 
 
 @dataclass(frozen=True)
@@ -19,26 +29,74 @@ class Rule:
     query: str
     matcher: Matcher
     channels: tuple[Channel, ...]
+    topics: frozenset[str] = frozenset()
+    actors: frozenset[str] = frozenset()
+    realert: timedelta | None = timedelta(days=1)
+    digest: str | None = None
+    timezone: ZoneInfo = ZoneInfo("UTC")
+    kibana_url: str | None = None
+
+    @property
+    def lease(self) -> timedelta:
+        """How long a pending alert belongs to the worker sending it: longer than the worst
+        case of sending to every channel, so a live sender is never overtaken."""
+        return timedelta(seconds=sum(budget(c) for c in self.channels)) + LEASE_MARGIN
+
+
+def compile_rule(cfg: RuleConfig) -> Rule:
+    try:
+        matcher = compile_query(cfg.query)
+    except QueryError as exc:
+        raise ConfigError(f"rule {cfg.name!r}: bad query {cfg.query!r}: {exc}") from exc
+    subject = text = None
+    if cfg.template is not None:
+        subject, text = cfg.template.subject, cfg.template.text
+        for part in (subject, text):
+            try:
+                check_template(part or "")
+            except ValueError as exc:
+                raise ConfigError(f"rule {cfg.name!r}: template: {exc}") from exc
+    return Rule(
+        name=cfg.name,
+        query=cfg.query,
+        matcher=matcher,
+        channels=tuple(make_channel(c, subject, text) for c in cfg.channels),
+        topics=frozenset(t.lower() for t in cfg.topics),
+        actors=frozenset(a.lower() for a in cfg.actors),
+        realert=cfg.realert,
+        digest=cfg.digest,
+        timezone=ZoneInfo(cfg.timezone),
+        kibana_url=str(cfg.kibana_url) if cfg.kibana_url else None,
+    )
 
 
 def compile_rules(configs: Sequence[RuleConfig]) -> list[Rule]:
-    rules: list[Rule] = []
-    for cfg in configs:
-        try:
-            matcher = compile_query(cfg.query)
-        except QueryError as exc:
-            raise ConfigError(f"rule {cfg.name!r}: bad query {cfg.query!r}: {exc}") from exc
-        rules.append(
-            Rule(cfg.name, cfg.query, matcher, tuple(make_channel(c) for c in cfg.channels))
-        )
-    return rules
+    names = [c.name for c in configs]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise ConfigError(f"duplicate rule name {dupes[0]!r}")
+    return [compile_rule(cfg) for cfg in configs]
 
 
-def alert_id(rule: str, story_id: str) -> str:
-    """Deterministic ledger id: one alert per (rule, story)."""
-    return hashlib.sha256(f"{rule}\x00{story_id}".encode()).hexdigest()[:32]
+def alert_id(rule: str, story_id: str, generation: int = 0) -> str:
+    """Deterministic ledger id: one alert per (rule, story) and realert generation."""
+    key = f"{rule}\x00{story_id}" + (f"\x00{generation}" if generation else "")
+    return hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
-def match(rule: Rule, doc: Mapping[str, Any]) -> list[str] | None:
+def _lowered(doc: PreparedDoc, field: str) -> set[str]:
+    return {v for v, _ in doc.keywords(field, normalized=True)}
+
+
+def passes_filters(rule: Rule, doc: PreparedDoc) -> bool:
+    if rule.topics and not rule.topics & _lowered(doc, "topic"):
+        return False
+    return not (rule.actors and not rule.actors & _lowered(doc, "actor"))
+
+
+def match(rule: Rule, doc: Mapping[str, Any] | PreparedDoc) -> list[str] | None:
     """The terms that matched, or None when the rule does not select the document."""
-    return rule.matcher.explain(doc)
+    prepared = prepare(doc)
+    if not passes_filters(rule, prepared):
+        return None
+    return rule.matcher.explain(prepared)

@@ -1,52 +1,57 @@
 """The alerting service: match every tagged article against the rules (``newsmon alert``).
 
-One alert per (rule, story). The ledger entry is created *before* sending (``status=pending``,
-create-only with a deterministic id), then marked ``sent``. Consequences, deliberately:
+One alert per (rule, story) per realert window, recorded *before* sending: the ledger entry
+(see :mod:`alert.ledger`) is created ``pending`` with a deterministic id (create-only), the
+channels are tried, each channel's outcome is written to the entry as it happens, then the
+entry is marked ``sent`` / ``partial`` / ``failed``. Consequences, deliberately:
 
-* two workers, restarts and replays never double-send a ``sent`` alert: the create fails and the
-  entry says sent;
-* a crash between create and send leaves a ``pending`` entry; it is re-sent once its lease
-  expired (the worker that owned it is gone), so no alert is lost. A crash *after* the send and
-  before the ledger update can repeat that one delivery: at-least-once for that window only.
+* two workers, restarts and replays never double-send: only the creator of an entry sends it;
+  everyone else finds it and suppresses (or, for a new article of the story, updates it);
+* a channel that succeeded is never re-sent: a retry only tries channels still ``pending``;
+* a transient channel failure keeps the entry ``pending`` and raises :class:`TransientError`,
+  so the batch is not committed and is retried with back-off; after :data:`MAX_ROUNDS` rounds
+  the channel is marked failed and the stream moves on;
+* a worker that dies mid-send leaves a ``pending`` entry with a lease (longer than the worst
+  case of the rule's channels). Whoever handles the uncommitted record next waits
+  (TransientError) until the lease ends, then claims the entry — the claim is itself a
+  create-only ledger entry ``<id>~lease<n>``, so exactly one worker takes over — and sends
+  the channels not yet recorded as sent. No alert is lost. The one repeat possible is a
+  channel that delivered but whose outcome was not recorded before the crash: receivers can
+  drop it by the delivery id (``X-Newsmon-Delivery`` / ``Message-ID`` = ledger id).
+
+Digest rules record matches as ``queued`` entries (same dedup); :meth:`AlertStage.tick`
+(called after every batch) sends one digest per rule and period once the period has ended,
+under the same create-only + lease scheme (id from the rule and the period).
 """
 
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from alert.rules import Rule, alert_id, match
+from alert import metrics
+from alert.ledger import alert_payload as alert_payload  # re-export (older imports)
+from alert.ledger import event_time, grown, in_window, new_entry, payload_of
+from alert.matching import RuleIndex
+from alert.rules import Rule, alert_id
+from alert.schedule import period_of, previous_period
+from alert.silences import SilenceCache
 from newsmon.bus import TAGGED_TOPIC, Record
 from newsmon.documents import search_document
 from newsmon.errors import PermanentError, TransientError
+from newsmon.query import prepare
 from newsmon.runtime import DeadLetter
 from newsmon.schema import SchemaError, TaggedArticle, decode
 from newsmon.store import ArticleStore
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(seconds=60)
-
-
-def alert_payload(rule: Rule, doc: Mapping[str, Any], matched: list[str]) -> dict[str, Any]:
-    """The webhook body (contract: rule, story_id, article_id, title, url, published, matched,
-    actors)."""
-    return {
-        "rule": rule.name,
-        "query": rule.query,
-        "story_id": doc["story_id"],
-        "article_id": doc["article_id"],
-        "title": doc.get("title", ""),
-        "url": doc.get("url", ""),
-        "source": doc.get("source", ""),
-        "published": doc.get("published"),
-        "matched": matched,
-        "actors": list(doc.get("actor", [])),
-        "topics": list(doc.get("topic", [])),
-    }
+MAX_ROUNDS = 5
+DIGEST_GRACE = timedelta(seconds=30)
 
 
 class AlertStage:
@@ -61,10 +66,15 @@ class AlertStage:
     ) -> None:
         self._store = store
         self._rules = list(rules)
+        self._index = RuleIndex(self._rules)
         self._clock = clock or (lambda: datetime.now(UTC))
         self._owner = uuid.uuid4().hex
+        self._silences = SilenceCache(store)
+        self._digested: set[tuple[str, str]] = set()
         self.sent = 0
         self.suppressed = 0
+
+    # -- the stream ---------------------------------------------------------------------------
 
     def handle(self, records: Sequence[Record]) -> list[DeadLetter]:
         letters: list[DeadLetter] = []
@@ -75,50 +85,159 @@ class AlertStage:
                 letters.append(DeadLetter(rec, str(exc)))
                 continue
             doc = search_document(article)
-            for rule in self._rules:
-                matched = match(rule, doc)
-                if matched is not None:
-                    self._deliver(rule, doc, matched)
+            started = time.perf_counter()
+            found = self._index.matches(prepare(doc))
+            metrics.MATCH_SECONDS.observe(time.perf_counter() - started)
+            for rule, matched in found:
+                metrics.MATCHES.labels(rule.name).inc()
+                self._on_match(rule, doc, matched)
+        self.tick()
         return letters
 
-    def _deliver(self, rule: Rule, doc: Mapping[str, Any], matched: list[str]) -> None:
-        aid = alert_id(rule.name, str(doc["story_id"]))
-        payload = alert_payload(rule, doc, matched)
+    def _suppress(self, rule: Rule, reason: str) -> None:
+        self.suppressed += 1
+        metrics.SUPPRESSED.labels(rule.name, reason).inc()
+
+    def _on_match(self, rule: Rule, doc: Mapping[str, Any], matched: list[str]) -> None:
         now = self._clock()
-        entry = {
-            **payload,
-            "status": "pending",
-            "owner": self._owner,
-            "created": now.isoformat(),
-            "channels": [c.kind for c in rule.channels],
-        }
-        if not self._store.record_alert(aid, entry) and not self._may_resend(aid, now):
-            self.suppressed += 1
+        if self._silences.silenced(rule.name, now):
+            self._suppress(rule, "silenced")
             return
-        errors = self._send_all(rule, payload)
-        status = {"status": "failed", "error": "; ".join(errors)} if errors else {"status": "sent"}
-        self._store.update_alert(aid, {**status, "sent": self._clock().isoformat()})
-        self.sent += 0 if errors else 1
-        log.info("alert rule=%s story=%s status=%s", rule.name, doc["story_id"], status["status"])
+        when, story = event_time(doc, now), str(doc["story_id"])
+        generation = 0
+        while True:
+            aid = alert_id(rule.name, story, generation)
+            entry = self._store.get_alert(aid)
+            if entry is None:
+                period = period_of(rule.digest, rule.timezone, now).key if rule.digest else None
+                fresh = new_entry(rule, doc, matched, generation=generation, window_start=when,
+                                  owner=self._owner, now=now, period=period)
+                if self._store.record_alert(aid, fresh):
+                    if period is None:
+                        self._send(rule, aid, fresh)
+                    return
+                entry = self._store.get_alert(aid)
+                if entry is None:
+                    raise TransientError(f"alert {aid} exists but cannot be read yet")
+            if in_window(rule, entry, when):
+                self._existing(rule, aid, entry, doc)
+                return
+            generation += 1
 
-    def _may_resend(self, aid: str, now: datetime) -> bool:
-        """An existing entry: resend only a pending one whose owner is gone (lease expired)."""
-        existing = self._store.get_alert(aid)
-        if existing is None or existing.get("status") != "pending":
-            return False
-        if existing.get("owner") == self._owner:
-            return True  # our own earlier attempt in this process failed transiently
-        created = datetime.fromisoformat(str(existing["created"]))
-        if now - created < LEASE:
-            raise TransientError(f"alert {aid} is pending at another worker; retry later")
-        self._store.update_alert(aid, {"owner": self._owner, "created": now.isoformat()})
-        return True
+    def _existing(self, rule: Rule, aid: str, entry: dict[str, Any],
+                  doc: Mapping[str, Any]) -> None:
+        if entry.get("status") == "pending":
+            self._resume(rule, aid, entry)
+            return
+        update = grown(entry, doc)
+        if update is not None:
+            self._store.update_alert(aid, update)
+        self._suppress(rule, "realert" if update is not None else "replay")
 
-    def _send_all(self, rule: Rule, payload: Mapping[str, Any]) -> list[str]:
-        errors: list[str] = []
-        for channel in rule.channels:
+    # -- delivery -----------------------------------------------------------------------------
+
+    def _resume(self, rule: Rule, aid: str, entry: dict[str, Any]) -> None:
+        """A pending entry: ours (retry now), another live worker's (wait), or orphaned
+        (claim it, exactly once, and send what is not sent yet)."""
+        now = self._clock()
+        if entry.get("owner") != self._owner:
+            if now < datetime.fromisoformat(str(entry["lease_until"])):
+                self._suppress(rule, "pending")
+                raise TransientError(f"alert {aid} is being sent by another worker; retry later")
+            epoch = int(entry.get("lease_epoch", 0)) + 1
+            claim = {"kind": "lease", "rule": rule.name, "owner": self._owner,
+                     "created": now.isoformat()}
+            if not self._store.record_alert(f"{aid}~lease{epoch}", claim):
+                raise TransientError(f"alert {aid} was claimed by another worker; retry later")
+            lease = {"owner": self._owner, "lease_epoch": epoch,
+                     "lease_until": (now + rule.lease).isoformat()}
+            self._store.update_alert(aid, lease)
+            entry = {**entry, **lease}
+            log.warning("alert claimed rule=%s id=%s epoch=%d", rule.name, aid, epoch)
+        self._send(rule, aid, entry)
+
+    def _send(self, rule: Rule, aid: str, entry: dict[str, Any],
+              payload: Mapping[str, Any] | None = None) -> None:
+        payload = payload or {**payload_of(entry), "alert_id": aid}
+        deliveries: dict[str, Any] = dict(entry.get("deliveries") or {})
+        retry: list[str] = []
+        for i, channel in enumerate(rule.channels):
+            label = getattr(channel, "label", channel.kind)
+            if deliveries.get(str(i), {}).get("status") in ("sent", "failed"):
+                continue
+            outcome: dict[str, Any] = {"channel": label, "status": "sent"}
             try:
                 channel.send(payload)
             except PermanentError as exc:
-                errors.append(str(exc))
-        return errors
+                outcome = {"channel": label, "status": "failed", "error": str(exc)}
+            except TransientError as exc:
+                outcome = {"channel": label, "status": "pending", "error": str(exc)}
+                retry.append(str(exc))
+            metrics.DELIVERIES.labels(rule.name, label, {"pending": "retry"}.get(
+                outcome["status"], outcome["status"])).inc()
+            deliveries[str(i)] = outcome
+            self._store.update_alert(aid, {"deliveries": deliveries})
+        rounds = int(entry.get("rounds", 0)) + (1 if retry else 0)
+        if retry and rounds < MAX_ROUNDS:
+            self._store.update_alert(aid, {"rounds": rounds})
+            raise TransientError(f"alert {aid} not delivered yet: {retry[0]}")
+        self._finish(rule, aid, deliveries, rounds)
+
+    def _finish(self, rule: Rule, aid: str, deliveries: dict[str, Any], rounds: int) -> None:
+        for outcome in deliveries.values():
+            if outcome["status"] == "pending":
+                outcome["status"] = "failed"  # gave up after MAX_ROUNDS
+        states = {d["status"] for d in deliveries.values()} or {"sent"}
+        status = "sent" if states == {"sent"} else "failed" if "sent" not in states else "partial"
+        errors = "; ".join(d["error"] for d in deliveries.values() if d.get("error"))
+        fields = {"status": status, "deliveries": deliveries, "rounds": rounds,
+                  "sent": self._clock().isoformat()}
+        self._store.update_alert(aid, {**fields, **({"error": errors} if errors else {})})
+        if status != "failed":
+            self.sent += 1
+            metrics.SENT.inc()
+        log.info("alert rule=%s id=%s status=%s", rule.name, aid, status)
+
+    # -- digests ------------------------------------------------------------------------------
+
+    def tick(self, now: datetime | None = None) -> None:
+        """Send the digests of periods that ended (``DIGEST_GRACE`` ago)."""
+        now = now or self._clock()
+        for rule in self._rules:
+            if rule.digest is None:
+                continue
+            period = previous_period(rule.digest, rule.timezone, now - DIGEST_GRACE)
+            if (rule.name, period.key) not in self._digested:
+                self._flush_digest(rule, period.key, now)
+                self._digested.add((rule.name, period.key))
+
+    def _flush_digest(self, rule: Rule, period: str, now: datetime) -> None:
+        did = alert_id(rule.name, f"digest@{period}")
+        entry = self._store.get_alert(did)
+        if entry is None:
+            items = [e for e in self._store.alerts({"rule": rule.name, "status": "queued"})
+                     if str(e.get("period", "")) <= period]
+            if not items:
+                return
+            items.sort(key=lambda e: str(e.get("created", "")))
+            entry = {"kind": "digest", "rule": rule.name, "period": period, "status": "pending",
+                     "owner": self._owner, "lease_until": (now + rule.lease).isoformat(),
+                     "lease_epoch": 0, "created": now.isoformat(), "deliveries": {},
+                     "rounds": 0, "articles": [str(e["alert_id"]) for e in items]}
+            if not self._store.record_alert(did, entry):
+                return  # another worker is sending this digest
+            for item in items:  # they belong to this digest now, sent or not yet
+                self._store.update_alert(str(item["alert_id"]), {"status": "digested"})
+        elif entry.get("status") != "pending" or (
+            entry.get("owner") != self._owner
+            and now < datetime.fromisoformat(str(entry["lease_until"]))
+        ):
+            return
+        self._send_digest(rule, did, entry)
+
+    def _send_digest(self, rule: Rule, did: str, entry: dict[str, Any]) -> None:
+        members = [self._store.get_alert(a) for a in entry.get("articles", [])]
+        items = [payload_of(m) for m in members if m is not None]
+        payload = {"kind": "digest", "rule": rule.name, "period": entry["period"],
+                   "timezone": rule.timezone.key, "items": items, "alert_id": did}
+        self._send(rule, did, entry, payload)

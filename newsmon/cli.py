@@ -7,7 +7,7 @@ import json
 import logging
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from newsmon import logs
@@ -70,13 +70,40 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("tag", help="JSON Lines of articles on stdin -> tagged JSON Lines on stdout")
     p = sub.add_parser("search", help="search the store with a Lucene query string")
     _add_common(p, "store")
-    p.add_argument("query", help="Lucene syntax, e.g. 'ceasefire AND actor:\"Vladimir Putin\"'")
-    p.add_argument("--json", action="store_true", help="one JSON document per line")
+    p.add_argument("query", nargs="?", default="*:*",
+                   help="Lucene syntax, e.g. 'ceasefire AND actor:\"Vladimir Putin\"'")
+    p.add_argument("--json", action="store_true",
+                   help="one JSON document per line (matches under \"highlight\")")
     p.add_argument("--limit", type=int, default=20, help="at most N hits (default 20)")
     p.add_argument("--sort", choices=("published", "relevance"), default="published")
+    p.add_argument("--since", default=None,
+                   help="only articles published since: 24h, 7d, 2w or a date (2025-05-01)")
+    p.add_argument("--topic", action="append", default=[], help="topic:NAME (repeatable: AND)")
+    p.add_argument("--actor", action="append", default=[],
+                   help='actor:"NAME", a canonical name (repeatable: AND)')
+    _add_ops_commands(sub)
     for register in _stage_commands():
         register(sub)
     return parser
+
+
+def _add_ops_commands(sub: Any) -> None:
+    p = sub.add_parser("deadletter", help="list, show or replay dead-lettered records")
+    _add_common(p, "bus")
+    dl = p.add_subparsers(dest="action", required=True)
+    q = dl.add_parser("list", help="dead letters in topic order")
+    q.add_argument("--stage", default=None, help="only letters of this stage")
+    q.add_argument("--limit", type=int, default=None, help="at most N letters")
+    q.add_argument("--json", action="store_true", help="one JSON object per line")
+    q = dl.add_parser("show", help="one letter in full: PARTITION:OFFSET, OFFSET or KEY")
+    q.add_argument("ref", help="PARTITION:OFFSET (as `list` prints), OFFSET or record key")
+    q = dl.add_parser("replay", help="re-publish letters not replayed before to their topic")
+    q.add_argument("--stage", default=None, help="only this stage (default: every stage)")
+    q.add_argument("--dry-run", action="store_true", help="print what would be replayed")
+    p = sub.add_parser("status", help="health, lag, staleness and counts of every service")
+    _add_common(p, "bus", "store")
+    p.add_argument("--json", action="store_true", help="one JSON object")
+    p.add_argument("--host", default="127.0.0.1", help="where the services' /metrics listen")
 
 
 def _stage_commands() -> list[Any]:
@@ -126,29 +153,34 @@ def _cmd_tag(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_search(args: argparse.Namespace, settings: Settings) -> int:
+    from index.cli import filtered_query
     from newsmon.wiring import make_store
 
+    query = filtered_query(args)
     store = make_store(settings)
-    result = store.search(args.query, limit=args.limit, sort=args.sort)
+    result = store.search(query, limit=args.limit, sort=args.sort, highlight=True)
+    marks = result.highlights or [{} for _ in result.hits]
     if args.json:
-        for hit in result.hits:
-            print(json.dumps(hit, ensure_ascii=False))
+        for hit, mark in zip(result.hits, marks, strict=True):
+            print(json.dumps({**hit, "highlight": mark} if mark else hit, ensure_ascii=False))
         return 0
-    print(f"{result.total} articles match {args.query!r}")
-    for hit in result.hits:
+    print(f"{result.total} articles match {query!r}")
+    for hit, mark in zip(result.hits, marks, strict=True):
         actors = ", ".join(hit.get("actor", [])[:5])
         print(
             f"- {hit.get('published', '?')[:16]}  {hit.get('source', '')}: {hit.get('title', '')}"
         )
         print(f"    {hit.get('url', '')}" + (f"  [{actors}]" if actors else ""))
+        for fragment in mark.get("text", [])[:2]:
+            print(f"    … {fragment.replace(chr(10), ' ')} …")
     return 0
 
 
-def _stop_event() -> threading.Event:
+def _stop_event(deadline: float | None = None) -> threading.Event:
     from newsmon.runtime import install_signal_handlers
 
     stop = threading.Event()
-    install_signal_handlers(stop)
+    install_signal_handlers(stop, deadline)
     return stop
 
 
@@ -161,24 +193,48 @@ def _cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     feeds = load_feeds(settings.feeds)
     bus = make_bus(settings)
     bus.ensure_topics()
+    health = None
+    if not args.once:
+        from newsmon.observe import label_logs, serve_health
+
+        label_logs("ingest")
+        health = serve_health("ingest", [bus.check], settings.metrics_port, settings.metrics_host)
     try:
-        run_ingest(settings, feeds, bus, _stop_event(), once=args.once)
+        stop = _stop_event(None if args.once else settings.shutdown_timeout)
+        run_ingest(settings, feeds, bus, stop, once=args.once)
     finally:
         bus.close()
+        if health is not None:
+            health.close()
     return 0
 
 
-def _serve(stage: Any, settings: Settings, bus: Any, store: Any = None) -> int:
-    from newsmon.observe import serve_health
+def _serve(
+    stage: Any,
+    settings: Settings,
+    bus: Any,
+    store: Any = None,
+    wrap: Callable[[Any], Any] | None = None,
+) -> int:
+    """Run a consuming stage as a service; ``wrap`` may decorate its consumer (batching)."""
+    from newsmon.observe import label_logs, serve_health, stage_state
     from newsmon.runtime import consume_forever
 
+    label_logs(stage.name)
     bus.ensure_topics()
     consumer = bus.consumer(f"newsmon-{stage.name}", stage.topics)
+    if wrap is not None:
+        consumer = wrap(consumer)
     checks = [bus.check] + ([store.check] if store is not None else [])
+    checks.append(stage_state(stage.name).check)
     health = serve_health(stage.name, checks, settings.metrics_port, settings.metrics_host)
     log.info("service=%s started bus=%s", stage.name, settings.bus)
+    stop = _stop_event(settings.shutdown_timeout)
     try:
-        consume_forever(stage, bus, consumer, _stop_event(), batch_size=settings.batch_size)
+        consume_forever(
+            stage, bus, consumer, stop, batch_size=settings.batch_size,
+            on_idle=getattr(stage, "tick", None),
+        )
     finally:
         consumer.close()
         bus.close()
@@ -190,10 +246,15 @@ def _serve(stage: Any, settings: Settings, bus: Any, store: Any = None) -> int:
 def _cmd_process(args: argparse.Namespace, settings: Settings) -> int:
     from newsmon.wiring import make_bus
     from process.stage import ProcessStage
+    from process.story import StoryClusterer
     from process.tagger import Tagger
 
     bus = make_bus(settings)
-    return _serve(ProcessStage(bus, Tagger.load()), settings, bus)
+    clusterer = StoryClusterer.open(settings.data_dir / "process.sqlite3")
+    try:
+        return _serve(ProcessStage(bus, Tagger.load(), clusterer=clusterer), settings, bus)
+    finally:
+        clusterer.close()
 
 
 def _cmd_index(args: argparse.Namespace, settings: Settings) -> int:
@@ -207,7 +268,12 @@ def _cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     store = make_store(settings)
     store.ensure_schema()
     bus = make_bus(settings)
-    return _serve(IndexStage(store), settings, bus, store)
+    from index.batching import BatchingConsumer
+
+    return _serve(
+        IndexStage.from_settings(store, settings), settings, bus, store,
+        wrap=lambda consumer: BatchingConsumer.from_settings(consumer, settings),
+    )
 
 
 def _rules(settings: Settings) -> list[Any]:
@@ -249,8 +315,48 @@ def _cmd_backfill(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if published or not skipped else 1
 
 
+def _cmd_deadletter(args: argparse.Namespace, settings: Settings) -> int:
+    from newsmon import deadletter
+    from newsmon.wiring import make_bus
+
+    bus = make_bus(settings)
+    try:
+        if args.action == "replay":
+            report = deadletter.replay(bus, args.stage, dry_run=args.dry_run)
+            verb = "would replay" if args.dry_run else "replayed"
+            for stage, done in report.replayed.items():
+                refs = " ".join(lt.ref for lt in done[:20]) + (" ..." if len(done) > 20 else "")
+                print(f"{verb} stage={stage} letters={len(done)} {refs}".rstrip())
+            return 0
+        found = deadletter.letters(bus, stage=getattr(args, "stage", None))
+        if args.action == "show":
+            chosen = deadletter.find(found, args.ref)
+            for lt in chosen:
+                print(json.dumps(lt.summary(with_value=True), ensure_ascii=False, indent=2))
+            return 0 if chosen else 1
+        found = found[: args.limit] if args.limit is not None else found
+        if args.json:
+            for lt in found:
+                print(json.dumps(lt.summary(), ensure_ascii=False))
+        else:
+            print(deadletter.format_table(found))
+        return 0
+    finally:
+        bus.close()
+
+
+def _cmd_status(args: argparse.Namespace, settings: Settings) -> int:
+    from newsmon.status import collect, render
+
+    report = collect(settings, host=args.host)
+    print(json.dumps(report, ensure_ascii=False) if args.json else render(report))
+    return 0 if report["healthy"] else 1
+
+
 _COMMANDS = {
     "backfill": _cmd_backfill,
+    "deadletter": _cmd_deadletter,
+    "status": _cmd_status,
     "ingest": _cmd_ingest,
     "process": _cmd_process,
     "index": _cmd_index,

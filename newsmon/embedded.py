@@ -70,13 +70,18 @@ class HandOffBus:
         return None
 
 
-def build_stages(bus: Bus, store: ArticleStore, rules: Sequence[Any]) -> list[Stage]:
+def build_stages(
+    settings: Settings, bus: Bus, store: ArticleStore, rules: Sequence[Any]
+) -> list[Stage]:
     from alert.stage import AlertStage
     from index.stage import IndexStage
     from process.stage import ProcessStage
+    from process.story import StoryClusterer
     from process.tagger import Tagger
 
-    return [ProcessStage(bus, Tagger.load()), IndexStage(store), AlertStage(store, rules)]
+    clusterer = StoryClusterer.open(settings.data_dir / "process.sqlite3")
+    process = ProcessStage(bus, Tagger.load(), clusterer=clusterer)
+    return [process, IndexStage.from_settings(store, settings), AlertStage(store, rules)]
 
 
 @contextmanager
@@ -89,7 +94,7 @@ def pipeline_bus(settings: Settings, rules: Sequence[Any]) -> Iterator[Bus]:
     try:
         if isinstance(bus, MemoryBus):
             handoff = HandOffBus(bus)
-            handoff.attach(build_stages(handoff, store, rules), settings.batch_size)
+            handoff.attach(build_stages(settings, handoff, store, rules), settings.batch_size)
             yield handoff
         else:
             yield bus
@@ -124,10 +129,10 @@ def run_all(
         with RunView():
             if isinstance(bus, MemoryBus):
                 handoff = HandOffBus(bus)
-                handoff.attach(build_stages(handoff, store, rules), settings.batch_size)
+                handoff.attach(build_stages(settings, handoff, store, rules), settings.batch_size)
                 run_ingest(settings, feeds, handoff, stop, once=once)
             else:
-                stages = build_stages(bus, store, rules)
+                stages = build_stages(settings, bus, store, rules)
                 _run_on_kafka(settings, feeds, bus, stages, stop, once)
     finally:
         bus.close()
