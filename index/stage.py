@@ -58,22 +58,25 @@ class IndexStage:
     def handle(self, records: Sequence[Record]) -> list[DeadLetter]:
         now = self._clock()
         docs: dict[str, tuple[Record, dict[str, object]]] = {}
+        copies: dict[str, list[Record]] = {}  # later records of an id already in this batch
         letters: list[DeadLetter] = []
-        result, repeated = WriteResult(), 0
+        result = WriteResult()
         pending: Future[WriteResult] | None = None
         for start in range(0, len(records), PIPELINE_CHUNK):
-            part, bad, rep = self._documents(records[start : start + PIPELINE_CHUNK], now, docs)
+            chunk = records[start : start + PIPELINE_CHUNK]
+            part, bad = self._documents(chunk, now, docs, copies)
             docs.update(part)
             letters += bad
-            repeated += rep
             if pending is not None:  # one write in flight while the next chunk is built
                 _merge(result, pending.result())
             pending = self._writer.submit(self._store.write_articles,
                                           [doc for _, doc in part.values()]) if part else None
         if pending is not None:
             _merge(result, pending.result())
-        for doc_id, reason in result.failed:
-            letters.append(DeadLetter(docs[doc_id][0], f"store rejected document: {reason}"))
+        for doc_id, reason in result.failed:  # every copy of a rejected document is a letter
+            for rec in [docs[doc_id][0], *copies.pop(doc_id, [])]:
+                letters.append(DeadLetter(rec, f"store rejected document: {reason}"))
+        repeated = sum(len(c) for c in copies.values())
         self.written += len(result.written)
         self.duplicates += len(result.duplicates) + repeated
         self.dead_letters += len(letters)
@@ -88,22 +91,21 @@ class IndexStage:
 
     def _documents(
         self, records: Sequence[Record], now: datetime,
-        seen: Mapping[str, object] | None = None,
-    ) -> tuple[dict[str, tuple[Record, dict[str, object]]], list[DeadLetter], int]:
+        seen: Mapping[str, object], copies: dict[str, list[Record]],
+    ) -> tuple[dict[str, tuple[Record, dict[str, object]]], list[DeadLetter]]:
         docs: dict[str, tuple[Record, dict[str, object]]] = {}
         letters: list[DeadLetter] = []
-        repeated = 0
         for rec in records:
             try:
                 article = decode(TaggedArticle, rec.value)
             except SchemaError as exc:
                 letters.append(DeadLetter(rec, str(exc)))
                 continue
-            if article.article_id in docs or (seen and article.article_id in seen):
-                repeated += 1
+            if article.article_id in docs or article.article_id in seen:
+                copies.setdefault(article.article_id, []).append(rec)
                 continue
             docs[article.article_id] = (rec, search_document(article, ingested=now))
-        return docs, letters, repeated
+        return docs, letters
 
     def _maybe_rollover(self, now: datetime) -> None:
         if not isinstance(self._store, RollingStore):

@@ -106,3 +106,25 @@ def test_schema_check_passes_on_the_shipped_layout_and_names_differences() -> No
     assert "index ns-news-articles-000001: field extra is not in the shipped mapping" in problems
     assert "index template ns-news-alerts is missing" in problems
     assert any("2 write indices" in p for p in problems)
+
+
+def test_every_copy_of_a_rejected_document_is_dead_lettered() -> None:
+    from datetime import UTC, datetime
+
+    from index.stage import IndexStage
+    from newsmon.bus import Record
+    from newsmon.schema import RawArticle, TaggedArticle, Tags, encode
+    from newsmon.store import MemoryStore, WriteResult
+
+    class Rejecting(MemoryStore):
+        def write_articles(self, docs):  # type: ignore[no-untyped-def]
+            return WriteResult(failed=[(str(d["article_id"]), "mapper_parsing_exception") for d in docs])
+
+    now = datetime(2025, 5, 1, tzinfo=UTC)
+    raw = RawArticle(article_id="a1", url="https://x/1", fetched=now)
+    value = encode(TaggedArticle.from_raw(raw, Tags(), "s1", now))
+    records = [Record("t", 0, i, "a1", value) for i in range(3)]
+    stage = IndexStage(Rejecting())
+    letters = stage.handle(records)
+    assert [letter.record.offset for letter in letters] == [0, 1, 2]
+    assert stage.duplicates == 0
