@@ -41,3 +41,19 @@ def test_tag_command_keeps_order_and_fields() -> None:
     assert all(a["type"] in {"person", "state", "organization", "group"} for a in seed["actors"])
     assert all(0 <= a["salience"] <= 1 for a in seed["actors"])
     assert out[2]["topics"] == [] and out[3]["topics"] == []
+
+
+def test_eval_command_reports_the_thresholds_on_the_dev_set() -> None:
+    from pathlib import Path
+
+    dev = Path(__file__).resolve().parents[2] / "fixtures" / "dev" / "articles.jsonl"
+    proc = subprocess.run(
+        [sys.executable, "-m", "newsmon", "eval", str(dev), "--json"],
+        capture_output=True, text=True, timeout=300, check=True,
+    )
+    report = json.loads(proc.stdout)
+    assert report["items"] == 39
+    assert report["topic"]["f1"] >= 0.95
+    assert report["principal_actors"]["f1"] >= 0.85
+    assert report["core_recall_all"] >= 0.95
+    assert set(report["by_language"]) >= {"en", "de"}
