@@ -7,6 +7,7 @@ import json
 import logging
 import sys
 import threading
+from pathlib import Path
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -104,6 +105,9 @@ def _add_ops_commands(sub: Any) -> None:
     _add_common(p, "bus", "store")
     p.add_argument("--json", action="store_true", help="one JSON object")
     p.add_argument("--host", default="127.0.0.1", help="where the services' /metrics listen")
+    p.add_argument("--ports", default=None,
+                   help="SERVICE=PORT,... where they differ from the defaults (ingest=9461, "
+                   "process=9462, index=9463, alert=9464; env NEWSMON_METRICS_PORT per service)")
 
 
 def _stage_commands() -> list[Any]:
@@ -295,6 +299,15 @@ def _cmd_alert(args: argparse.Namespace, settings: Settings) -> int:
 def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from newsmon.embedded import run_all
 
+    from importlib import resources
+
+    bundled = resources.files("newsmon") / "data"
+    if settings.feeds is None:  # the embedded default: real public feeds about the war
+        settings = settings.model_copy(update={"feeds": Path(str(bundled / "feeds.example.yaml"))})
+        log.info("no NEWSMON_FEEDS: using the bundled %s", settings.feeds)
+    if settings.rules is None:
+        settings = settings.model_copy(update={"rules": Path(str(bundled / "rules.example.yaml"))})
+        log.info("no NEWSMON_RULES: using the bundled %s", settings.rules)
     feeds = load_feeds(settings.feeds) if settings.feeds else []
     run_all(settings, feeds, _rules(settings), _stop_event(), once=args.once)
     return 0
@@ -346,9 +359,9 @@ def _cmd_deadletter(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_status(args: argparse.Namespace, settings: Settings) -> int:
-    from newsmon.status import collect, render
+    from newsmon.status import collect, parse_ports, render
 
-    report = collect(settings, host=args.host)
+    report = collect(settings, host=args.host, ports=parse_ports(args.ports))
     print(json.dumps(report, ensure_ascii=False) if args.json else render(report))
     return 0 if report["healthy"] else 1
 

@@ -28,12 +28,24 @@ def _sum(name: str, label: str, values: tuple[str, ...]) -> int:
     return sum(_value(name, **{label: v}) for v in values)
 
 
+def _all(name: str) -> int:
+    """The sum of a counter over all its label values."""
+    return int(
+        sum(
+            sample.value
+            for metric in REGISTRY.collect()
+            for sample in metric.samples
+            if sample.name == name
+        )
+    )
+
+
 def snapshot() -> dict[str, int]:
     """The figures the view shows (also printed as the final summary)."""
-    polls_ok = ("ok", "not_modified")
+    polls_ok = _sum("newsmon_ingest_polls_total", "status", ("ok", "not_modified"))
     return {
-        "feeds polled": _sum("newsmon_ingest_polls_total", "status", polls_ok),
-        "feed errors": _value("newsmon_ingest_polls_total", status="error"),
+        "feeds polled": _all("newsmon_ingest_polls_total"),
+        "feed errors": _all("newsmon_ingest_polls_total") - polls_ok,
         "articles new": _value("newsmon_ingest_items_published_total"),
         "tagged": _value("newsmon_stage_records_total", stage="process", status="ok"),
         "stored": _value("newsmon_stage_records_total", stage="index", status="ok"),
