@@ -16,7 +16,7 @@ from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
 
-from newsmon.errors import NewsmonError
+from newsmon.errors import NewsmonError, TransientError
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +34,112 @@ TRANSIENT = Counter(
 )
 LAG = Gauge("newsmon_stage_consumer_lag", "Records not yet committed by the stage", ["stage"])
 UP = Gauge("newsmon_stage_dependencies_up", "1 when the last health check passed", ["stage"])
+BACKING_OFF = Gauge(
+    "newsmon_stage_backing_off", "1 while the stage retries after a transient failure", ["stage"]
+)
+LAST_BATCH = Gauge(
+    "newsmon_stage_last_batch_timestamp_seconds", "When the stage last committed a batch", ["stage"]
+)
 
 Check = Callable[[], None]
+
+#: A health check that does not answer within this many seconds counts as failed.
+CHECK_TIMEOUT = 6.0
+
+
+class StageState:
+    """What the consume loop last saw: healthy, or backing off after a transient failure.
+    Registered as a health check, so ``/healthz`` answers 503 while the stage cannot work."""
+
+    def __init__(self, stage: str) -> None:
+        self.stage = stage
+        self._lock = threading.Lock()
+        self.failure: str | None = None
+        self.failures = 0
+
+    def backing_off(self, reason: str) -> None:
+        with self._lock:
+            self.failure, self.failures = reason, self.failures + 1
+        BACKING_OFF.labels(self.stage).set(1)
+
+    def working(self) -> None:
+        with self._lock:
+            self.failure, self.failures = None, 0
+        BACKING_OFF.labels(self.stage).set(0)
+
+    def check(self) -> None:
+        with self._lock:
+            failure, failures = self.failure, self.failures
+        if failure is not None:
+            raise TransientError(
+                f"stage {self.stage} backing off after {failures} transient failures: {failure}"
+            )
+
+
+_STATES: dict[str, StageState] = {}
+_STATES_LOCK = threading.Lock()
+
+
+def stage_state(stage: str) -> StageState:
+    """The process-wide :class:`StageState` of ``stage``."""
+    with _STATES_LOCK:
+        return _STATES.setdefault(stage, StageState(stage))
+
+
+def bounded(check: Check, timeout: float = CHECK_TIMEOUT) -> Check:
+    """``check`` run on a helper thread: one that hangs (a half-open socket, a stopped JVM)
+    fails with TransientError after ``timeout`` seconds instead of hanging ``/healthz``. While
+    a timed-out run is still going, further calls fail at once instead of piling up threads."""
+    running = threading.Lock()
+
+    def run() -> None:
+        if not running.acquire(blocking=False):
+            raise TransientError(f"health check {_name(check)} still running (timed out before)")
+        outcome: list[BaseException | None] = []
+
+        def target() -> None:
+            try:
+                check()
+                outcome.append(None)
+            except BaseException as exc:  # handed to the caller below
+                outcome.append(exc)
+            finally:
+                running.release()
+
+        worker = threading.Thread(target=target, name="health-check", daemon=True)
+        worker.start()
+        worker.join(timeout)
+        if not outcome:
+            raise TransientError(f"health check {_name(check)} timed out after {timeout:.0f}s")
+        if outcome[0] is not None:
+            raise outcome[0]
+
+    return run
+
+
+def _name(check: Check) -> str:
+    owner = getattr(check, "__self__", None)
+    return f"{type(owner).__name__}.check" if owner is not None else getattr(check, "__name__", "?")
+
+
+class StageLogFilter(logging.Filter):
+    """Labels every log record of a service process with its stage (JSON logs: ``stage``)."""
+
+    def __init__(self, stage: str) -> None:
+        super().__init__()
+        self.stage = stage
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not hasattr(record, "stage"):
+            record.stage = self.stage
+        return True
+
+
+def label_logs(stage: str) -> None:
+    """Add :class:`StageLogFilter` to the root handlers (call after logging is configured)."""
+    for handler in logging.getLogger().handlers:
+        if not any(isinstance(f, StageLogFilter) for f in handler.filters):
+            handler.addFilter(StageLogFilter(stage))
 
 
 class HealthServer:
@@ -43,7 +147,7 @@ class HealthServer:
 
     def __init__(self, stage: str, checks: Sequence[Check], host: str, port: int) -> None:
         self.stage = stage
-        self.checks = list(checks)
+        self.checks = [bounded(c) for c in checks]
         handler = _handler_for(self)
         self._server = ThreadingHTTPServer((host, port), handler)
         self.port = int(self._server.server_address[1])
@@ -64,11 +168,14 @@ class HealthServer:
                 check()
             except NewsmonError as exc:
                 problems.append(str(exc))
+            except Exception as exc:  # an untranslated vendor error still means "not ready"
+                problems.append(f"{type(exc).__name__}: {exc}")
         UP.labels(self.stage).set(0 if problems else 1)
         return not problems, problems
 
     def close(self) -> None:
-        self._server.shutdown()
+        if self._thread.is_alive():  # shutdown() waits for serve_forever: only if it runs
+            self._server.shutdown()
         self._server.server_close()
 
 

@@ -13,6 +13,7 @@ commits. Failures are classified in one place:
 from __future__ import annotations
 
 import logging
+import os
 import random
 import signal
 import threading
@@ -24,9 +25,12 @@ from typing import Protocol
 
 from newsmon.bus import DEADLETTER_TOPIC, Bus, Consumer, Record
 from newsmon.errors import TransientError
-from newsmon.observe import BATCH_SECONDS, LAG, RECORDS, TRANSIENT
+from newsmon.observe import BATCH_SECONDS, LAG, LAST_BATCH, RECORDS, TRANSIENT, stage_state
 
 log = logging.getLogger(__name__)
+
+#: Exit status when a stop signal was not honoured within the shutdown deadline.
+EXIT_SHUTDOWN_TIMEOUT = 70
 
 
 @dataclass(frozen=True)
@@ -60,8 +64,18 @@ class Backoff:
         self.attempts = 0
 
 
-def dead_letter(bus: Bus, stage: str, letter: DeadLetter, attempts: int = 1) -> None:
+def attempts_of(rec: Record) -> int:
+    """How many times this record has been tried: its ``attempts`` header (set by
+    ``newsmon deadletter replay``), else 1."""
+    try:
+        return max(1, int(rec.headers.get("attempts", b"1")))
+    except ValueError:
+        return 1
+
+
+def dead_letter(bus: Bus, stage: str, letter: DeadLetter, attempts: int | None = None) -> None:
     rec = letter.record
+    attempts = attempts_of(rec) if attempts is None else attempts
     headers = {
         **rec.headers,
         "error": letter.error.encode()[:4000],
@@ -86,6 +100,7 @@ def process_batch(stage: Stage, bus: Bus, consumer: Consumer, records: Sequence[
             letter.record.offset,
             letter.record.key,
             letter.error,
+            extra={"stage": stage.name, "article_id": letter.record.key},
         )
         dead_letter(bus, stage.name, letter)
     bus.flush()
@@ -93,6 +108,7 @@ def process_batch(stage: Stage, bus: Bus, consumer: Consumer, records: Sequence[
     RECORDS.labels(stage.name, "ok").inc(len(records) - len(letters))
     RECORDS.labels(stage.name, "dead_letter").inc(len(letters))
     BATCH_SECONDS.labels(stage.name).observe(time.perf_counter() - started)
+    LAST_BATCH.labels(stage.name).set(time.time())
 
 
 def drain(stage: Stage, bus: Bus, consumer: Consumer, *, batch_size: int = 64) -> int:
@@ -116,6 +132,7 @@ def consume_forever(
 ) -> None:
     """The service loop: poll, handle, dead-letter, flush, commit, until ``stop`` is set."""
     backoff = Backoff()
+    state = stage_state(stage.name)
     next_lag = 0.0
     while not stop.is_set():
         try:
@@ -127,9 +144,14 @@ def consume_forever(
                 process_batch(stage, bus, consumer, records)
             elif on_idle is not None:
                 on_idle()
+            if backoff.attempts:
+                log.info("recovered stage=%s after=%d retries", stage.name, backoff.attempts,
+                         extra={"stage": stage.name})
             backoff.reset()
+            state.working()
         except TransientError as exc:
             TRANSIENT.labels(stage.name).inc()
+            state.backing_off(str(exc))
             delay = backoff.next_delay()
             log.warning(
                 "transient failure stage=%s attempt=%d retry_in=%.1fs error=%s",
@@ -137,6 +159,7 @@ def consume_forever(
                 backoff.attempts,
                 delay,
                 exc,
+                extra={"stage": stage.name},
             )
             _rewind_quietly(consumer)
             stop.wait(delay)
@@ -150,15 +173,33 @@ def _rewind_quietly(consumer: Consumer) -> None:
         log.warning("rewind failed error=%s", exc)
 
 
-def install_signal_handlers(stop: threading.Event) -> None:
-    """SIGTERM/SIGINT set ``stop``: the current batch finishes and commits, then we exit."""
+def install_signal_handlers(stop: threading.Event, deadline: float | None = None) -> None:
+    """SIGTERM/SIGINT set ``stop``: the current batch finishes and commits, then we exit.
+
+    With ``deadline`` (seconds), a process still alive that long after the first signal exits
+    with :data:`EXIT_SHUTDOWN_TIMEOUT` (nothing uncommitted is lost: it is delivered again);
+    a second signal exits at once with the same status."""
 
     def handler(signum: int, _frame: FrameType | None) -> None:
-        log.info("signal=%s received: finishing the current batch", signal.Signals(signum).name)
+        name = signal.Signals(signum).name
+        if stop.is_set():
+            _hard_exit(f"second {name}")
+        log.info("signal=%s received: finishing the current batch", name)
         stop.set()
+        if deadline is not None:
+            timer = threading.Timer(deadline, _hard_exit, (f"shutdown exceeded {deadline:.0f}s",))
+            timer.daemon = True
+            timer.start()
 
     signal.signal(signal.SIGTERM, handler)
     signal.signal(signal.SIGINT, handler)
+
+
+def _hard_exit(reason: str) -> None:
+    log.error("forced exit: %s (uncommitted records will be delivered again)", reason)
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+    os._exit(EXIT_SHUTDOWN_TIMEOUT)
 
 
 def sleep_until(deadline: float, stop: threading.Event) -> None:

@@ -167,6 +167,8 @@ class KafkaBusConsumer:
                 enable_auto_commit=False,
                 auto_offset_reset="earliest",
                 max_poll_interval_ms=600_000,
+                session_timeout_ms=10_000,  # a kill -9ed member leaves the group in 10 s
+                heartbeat_interval_ms=3_000,
             )
         except KafkaError as exc:
             raise TransientError(f"kafka consumer unavailable: {exc}") from exc

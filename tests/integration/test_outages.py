@@ -1,0 +1,203 @@
+"""Outages on a private Kafka + Elasticsearch pair (other tests share the default pair, so
+nothing here stops *that* one): Elasticsearch stopped for 60 s mid-run, the Kafka broker
+stopped and started mid-run, and the poller with Kafka down.
+
+While a dependency is down the stages back off (bounded, jittered: ``runtime.Backoff``) and
+report it: a ``transient failure`` log line, ``newsmon_stage_transient_errors_total`` and
+``newsmon_stage_backing_off``, ``/healthz`` 503. When it is back they resume and lose nothing:
+the chaos harness's end checks (every article in Elasticsearch exactly once, every
+(rule, story) alerted exactly once, only the injected poison in the dead-letter topic) pass.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from chaos.harness import ChaosConfig, run
+from chaos.services import PrivateServices
+from chaos.stack import Stack
+from tests.helpers import FeedServer, rss, serve
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def private() -> Iterator[PrivateServices]:
+    svc = PrivateServices()
+    svc.up()
+    yield svc
+    svc.ensure_up()  # a failed test may have left one stopped; the next module needs both
+
+
+def _sample(metrics: str, name: str, stage: str) -> float:
+    total = 0.0
+    for line in metrics.splitlines():
+        if line.startswith(name + "{") and f'stage="{stage}"' in line:
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+class Observer:
+    """Polls ``/healthz`` of some stages on a thread and remembers every status seen."""
+
+    def __init__(self, stack: Stack, stages: tuple[str, ...]) -> None:
+        self.stack, self.stages = stack, stages
+        self.seen: dict[str, set[int | None]] = {s: set() for s in stages}
+        self.problems: dict[str, str] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def __enter__(self) -> Observer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(20)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            for stage in self.stages:
+                code, body = self.stack.health(stage)
+                self.seen[stage].add(code)
+                if code == 503:
+                    self.problems[stage] = body
+            self._stop.wait(1.0)
+
+
+def _ready(stack: Stack, stage: str, timeout: float) -> float:
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if stack.health(stage)[0] == 200:
+            return time.monotonic() - started
+        time.sleep(0.5)
+    raise AssertionError(f"{stage} not ready {timeout:.0f}s after the outage\n{stack.logs()}")
+
+
+def test_elasticsearch_down_for_60s_mid_run(private: PrivateServices, tmp_path: Path) -> None:
+    seen: dict[str, Any] = {}
+
+    def outage(stack: Stack) -> None:
+        time.sleep(10)  # the pipeline is busy
+        with Observer(stack, ("index", "alert", "process")) as obs:
+            seen["stop_s"] = private.run("stop-es")
+            stopped = time.monotonic()
+            time.sleep(60)
+            seen["metrics_index"] = stack.metrics("index")
+            seen["metrics_alert"] = stack.metrics("alert")
+            seen["start_s"] = private.run("start-es")
+            seen["down_s"] = time.monotonic() - stopped
+            seen["index_ready_s"] = _ready(stack, "index", 120)
+            seen["alert_ready_s"] = _ready(stack, "alert", 120)
+        seen["health"], seen["problems"] = obs.seen, obs.problems
+        seen["logs"] = stack.log_text("index") + stack.log_text("alert")
+
+    result = run(ChaosConfig(
+        bus=private.bus, store=private.store, articles=150, kills=0, release_seconds=100,
+        disrupt=outage, workdir=tmp_path, settle_timeout=400,
+    ))
+    print(result.line(), {k: v for k, v in seen.items() if k.endswith("_s")})
+    assert result.ok and result.crashes == 0 and result.clean_exits, result.line()
+    assert seen["down_s"] >= 60
+    assert 503 in seen["health"]["index"] and 503 in seen["health"]["alert"]
+    assert 200 in seen["health"]["process"] and 503 not in seen["health"]["process"]
+    assert "elasticsearch" in seen["problems"]["index"]
+    assert _sample(seen["metrics_index"], "newsmon_stage_transient_errors_total", "index") > 0
+    assert _sample(seen["metrics_index"], "newsmon_stage_backing_off", "index") == 1
+    assert "transient failure stage=index" in seen["logs"]
+    assert "recovered stage=index" in seen["logs"]
+
+
+def test_kafka_broker_restarted_mid_run(private: PrivateServices, tmp_path: Path) -> None:
+    seen: dict[str, Any] = {}
+
+    def outage(stack: Stack) -> None:
+        time.sleep(10)
+        with Observer(stack, ("ingest", "process", "index", "alert")) as obs:
+            seen["stop_s"] = private.run("stop-kafka")
+            stopped = time.monotonic()
+            time.sleep(20)
+            seen["metrics_process"] = stack.metrics("process")
+            seen["start_s"] = private.run("start-kafka")
+            seen["down_s"] = time.monotonic() - stopped
+            seen["ready_s"] = max(_ready(stack, s, 120) for s in ("process", "index", "alert"))
+        seen["health"] = obs.seen
+
+    result = run(ChaosConfig(
+        bus=private.bus, store=private.store, articles=150, kills=0, release_seconds=60,
+        disrupt=outage, workdir=tmp_path, settle_timeout=400,
+    ))
+    print(result.line(), {k: v for k, v in seen.items() if k.endswith("_s")})
+    assert result.ok and result.crashes == 0 and result.clean_exits, result.line()
+    for stage in ("ingest", "process", "index", "alert"):
+        assert 503 in seen["health"][stage] or None in seen["health"][stage], stage
+    assert 503 in seen["health"]["process"]
+
+
+def test_poller_marks_nothing_seen_until_published(
+    private: PrivateServices, tmp_path: Path, unique: str
+) -> None:
+    from ingest.poller import FeedPoller
+    from ingest.state import FeedState
+    from newsmon.adapters.kafka_bus import KafkaBus
+    from newsmon.bus import RAW_TOPIC
+    from newsmon.config import FeedConfig, Settings
+    from newsmon.errors import TransientError
+    from newsmon.schema import article_id
+
+    feed_server = FeedServer()
+    with serve(feed_server) as base:
+        items = [
+            {"title": f"Talks resume in Istanbul, round {i}", "text": "Delegations met again.",
+             "link": f"{base}/story/{i}", "published": datetime(2025, 5, 11, 9, i, tzinfo=UTC)}
+            for i in range(5)
+        ]
+        feed_server.set("/feed.xml", rss(items))
+        prefix = f"t{unique}-"
+        bus = KafkaBus(private.bus, prefix=prefix)
+        bus.ensure_topics()
+        settings = Settings(bus=private.bus, data_dir=tmp_path, store="memory://")
+        state = FeedState(tmp_path / "ingest.sqlite3")
+        feeds = [FeedConfig(url=f"{base}/feed.xml", full_text=False)]
+        poller = FeedPoller(feeds, bus, state, settings)
+        try:
+            private.run("stop-kafka")
+            with pytest.raises(TransientError):
+                poller.poll_all(datetime.now(UTC))
+            ids = {article_id(item["link"]) for item in items}
+            assert len(ids) == 5 and state.unseen(ids) == ids, "nothing marked seen"
+            private.run("start-kafka")
+            report = _poll_until_published(poller)
+            assert report.new_items == 5 and state.unseen(ids) == set()
+        finally:
+            poller.close()
+            bus.close()
+            private.ensure_up()
+        consumer = KafkaBus(private.bus, prefix=prefix).consumer("check", [RAW_TOPIC])
+        got: set[str] = set()
+        deadline = time.monotonic() + 30
+        while len(got) < 5 and time.monotonic() < deadline:
+            got |= {r.key for r in consumer.poll(timeout=1.0) if r.key}
+        consumer.close()
+        assert got == ids
+
+
+def _poll_until_published(poller: Any) -> Any:
+    from newsmon.errors import TransientError
+
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            return poller.poll_all(datetime.now(UTC))
+        except TransientError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(2)
+
