@@ -89,12 +89,14 @@ def _kafka(settings: Settings) -> dict[str, Any]:
     if not settings.bus.startswith("kafka://"):
         return {"url": settings.bus, "skipped": "not a Kafka bus"}
     from newsmon.adapters.kafka_admin import group_lags, topic_sizes
+    from newsmon.security import kafka_security
 
+    options = kafka_security(settings).client_options()  # SASL/TLS like the services
     try:
         return {
             "url": settings.bus,
-            "groups": group_lags(settings.bus, GROUPS, settings.namespace),
-            "topics": topic_sizes(settings.bus, ALL_TOPICS, settings.namespace),
+            "groups": group_lags(settings.bus, GROUPS, settings.namespace, options),
+            "topics": topic_sizes(settings.bus, ALL_TOPICS, settings.namespace, options),
         }
     except NewsmonError as exc:
         return {"url": settings.bus, "error": str(exc)}

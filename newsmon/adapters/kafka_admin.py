@@ -16,8 +16,11 @@ from newsmon.adapters.kafka_bus import bootstrap_servers
 from newsmon.errors import TransientError
 
 
-def _consumer(url: str, group: str | None) -> KafkaConsumer:
+def _consumer(
+    url: str, group: str | None, options: Mapping[str, Any] | None = None
+) -> KafkaConsumer:
     return KafkaConsumer(
+        **dict(options or {}),
         bootstrap_servers=bootstrap_servers(url),
         group_id=group,
         enable_auto_commit=False,
@@ -33,12 +36,15 @@ def _partitions(consumer: KafkaConsumer, topics: Sequence[str]) -> list[TopicPar
     ]
 
 
-def group_lags(url: str, groups: Mapping[str, Sequence[str]], prefix: str = "") -> dict[str, Any]:
+def group_lags(
+    url: str, groups: Mapping[str, Sequence[str]], prefix: str = "",
+    options: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
     """``{group: {"lag": n, "committed": n, "end": n}}`` for unprefixed group → topics."""
     out: dict[str, Any] = {}
     try:
         for group, topics in groups.items():
-            consumer = _consumer(url, prefix + group)
+            consumer = _consumer(url, prefix + group, options)
             try:
                 parts = _partitions(consumer, [prefix + t for t in topics])
                 ends = consumer.end_offsets(parts) if parts else {}
@@ -55,10 +61,12 @@ def group_lags(url: str, groups: Mapping[str, Sequence[str]], prefix: str = "") 
     return out
 
 
-def topic_sizes(url: str, topics: Sequence[str], prefix: str = "") -> dict[str, int]:
+def topic_sizes(
+    url: str, topics: Sequence[str], prefix: str = "", options: Mapping[str, Any] | None = None
+) -> dict[str, int]:
     """Records currently held per (unprefixed) topic: end minus beginning offsets."""
     try:
-        consumer = _consumer(url, None)
+        consumer = _consumer(url, None, options)
         try:
             sizes: dict[str, int] = {}
             for topic in topics:
