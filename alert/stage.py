@@ -44,8 +44,8 @@ from newsmon.bus import TAGGED_TOPIC, Record
 from newsmon.documents import search_document
 from newsmon.errors import PermanentError, TransientError
 from newsmon.query import prepare
-from newsmon.runtime import DeadLetter
-from newsmon.schema import SchemaError, TaggedArticle, decode
+from newsmon.runtime import DeadLetter, decode_records
+from newsmon.schema import TaggedArticle
 from newsmon.store import ArticleStore
 
 log = logging.getLogger(__name__)
@@ -77,13 +77,8 @@ class AlertStage:
     # -- the stream ---------------------------------------------------------------------------
 
     def handle(self, records: Sequence[Record]) -> list[DeadLetter]:
-        letters: list[DeadLetter] = []
-        for rec in records:
-            try:
-                article = decode(TaggedArticle, rec.value)
-            except SchemaError as exc:
-                letters.append(DeadLetter(rec, str(exc)))
-                continue
+        decoded, letters = decode_records(TaggedArticle, records)
+        for _, article in decoded:
             doc = search_document(article)
             started = time.perf_counter()
             found = self._index.matches(prepare(doc))

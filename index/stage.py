@@ -21,8 +21,8 @@ from newsmon.bus import TAGGED_TOPIC, Record
 from newsmon.config import Settings
 from newsmon.documents import search_document
 from newsmon.errors import TransientError
-from newsmon.runtime import DeadLetter
-from newsmon.schema import SchemaError, TaggedArticle, decode
+from newsmon.runtime import DeadLetter, decode_records
+from newsmon.schema import TaggedArticle
 from newsmon.store import ArticleStore, RollingStore, RolloverPolicy, WriteResult
 
 log = logging.getLogger(__name__)
@@ -94,13 +94,8 @@ class IndexStage:
         seen: Mapping[str, object], copies: dict[str, list[Record]],
     ) -> tuple[dict[str, tuple[Record, dict[str, object]]], list[DeadLetter]]:
         docs: dict[str, tuple[Record, dict[str, object]]] = {}
-        letters: list[DeadLetter] = []
-        for rec in records:
-            try:
-                article = decode(TaggedArticle, rec.value)
-            except SchemaError as exc:
-                letters.append(DeadLetter(rec, str(exc)))
-                continue
+        decoded, letters = decode_records(TaggedArticle, records)
+        for rec, article in decoded:
             if article.article_id in docs or article.article_id in seen:
                 copies.setdefault(article.article_id, []).append(rec)
                 continue

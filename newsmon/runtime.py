@@ -26,6 +26,7 @@ from typing import Protocol
 from newsmon.bus import DEADLETTER_TOPIC, Bus, Consumer, Record
 from newsmon.errors import TransientError
 from newsmon.observe import BATCH_SECONDS, LAG, LAST_BATCH, RECORDS, TRANSIENT, stage_state
+from newsmon.schema import M, SchemaError, decode
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,20 @@ EXIT_SHUTDOWN_TIMEOUT = 70
 class DeadLetter:
     record: Record
     error: str
+
+
+def decode_records(
+    model: type[M], records: Sequence[Record]
+) -> tuple[list[tuple[Record, M]], list[DeadLetter]]:
+    """Decode every record as ``model``; a record that is not one becomes a dead letter."""
+    good: list[tuple[Record, M]] = []
+    letters: list[DeadLetter] = []
+    for rec in records:
+        try:
+            good.append((rec, decode(model, rec.value)))
+        except SchemaError as exc:
+            letters.append(DeadLetter(rec, str(exc)))
+    return good, letters
 
 
 class Stage(Protocol):

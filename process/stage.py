@@ -15,8 +15,8 @@ from datetime import UTC, datetime
 from prometheus_client import Counter
 
 from newsmon.bus import RAW_TOPIC, TAGGED_TOPIC, Bus, Record
-from newsmon.runtime import DeadLetter
-from newsmon.schema import RawArticle, SchemaError, TaggedArticle, decode, encode
+from newsmon.runtime import DeadLetter, decode_records
+from newsmon.schema import RawArticle, TaggedArticle, encode
 
 from .cache import BatchTagger, TagCache, tag_cached
 from .story import StoryClusterer
@@ -57,13 +57,8 @@ class ProcessStage:
         self.cache = cache if cache is not None else TagCache()
 
     def handle(self, records: Sequence[Record]) -> list[DeadLetter]:
-        letters: list[DeadLetter] = []
-        good: list[RawArticle] = []
-        for rec in records:
-            try:
-                good.append(decode(RawArticle, rec.value))
-            except SchemaError as exc:
-                letters.append(DeadLetter(rec, str(exc)))
+        decoded, letters = decode_records(RawArticle, records)
+        good = [article for _, article in decoded]
         if good:
             self._publish(good)
         log.info(

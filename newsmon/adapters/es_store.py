@@ -403,6 +403,18 @@ class ElasticsearchStore:
         except (TransportConnectionError, ConnectionTimeout, ApiError) as exc:
             raise _transient(exc, "health check") from exc
 
+    def drop(self) -> None:
+        """Delete every index, template and alias of this store's layout (tests, benches,
+        tearing down a namespace). Irreversible."""
+        if self._layout is None:
+            raise ConfigError("this store was built without an index layout")
+        lay, es = self._layout, self._es.options(ignore_status=404)
+        es.indices.delete(index=f"{lay.alias}-*,{lay.alerts_index}*", ignore_unavailable=True)
+        for name in lay.index_templates:
+            es.indices.delete_index_template(name=name)
+        for name in lay.component_templates:
+            es.cluster.delete_component_template(name=name)
+
     def close(self) -> None:
         self._es.close()
 

@@ -35,11 +35,9 @@ def store(
     es = ElasticsearchStore(services.store, load_layout(f"t{unique}-"))
     es.ensure_schema()
     yield es
-    es.client.indices.delete(index=f"t{unique}-*", ignore_unavailable=True)
-    for name in (f"t{unique}-news-articles", f"t{unique}-news-alerts"):
-        es.client.options(ignore_status=404).indices.delete_index_template(name=name)
-    for name in (f"t{unique}-news-articles-settings", f"t{unique}-news-articles-mappings"):
-        es.client.options(ignore_status=404).cluster.delete_component_template(name=name)
+    es.drop()
+    # nothing of the namespace is left behind
+    assert not es.client.options(ignore_status=404).indices.get(index=f"t{unique}-*")
     es.close()
 
 

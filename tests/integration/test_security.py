@@ -91,12 +91,8 @@ def tagged(i: int, ns: str) -> TaggedArticle:
 
 
 def drop_namespace(store: Any, ns: str) -> None:
-    es = store.client
-    es.indices.delete(index=f"{ns}*", ignore_unavailable=True)
-    for name in ("news-articles", "news-alerts"):
-        es.options(ignore_status=404).indices.delete_index_template(name=ns + name)
-    for name in ("news-articles-settings", "news-articles-mappings"):
-        es.options(ignore_status=404).cluster.delete_component_template(name=ns + name)
+    assert store.alias.startswith(ns)
+    store.drop()
 
 
 def write_and_search(settings: Settings, ns: str) -> None:
