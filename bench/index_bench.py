@@ -59,12 +59,9 @@ def fresh_store(url: str) -> tuple[ElasticsearchStore, str]:
 
 
 def drop(store: ElasticsearchStore, ns: str) -> None:
-    es = store.client
-    es.indices.delete(index=f"{ns}*", ignore_unavailable=True)
-    for name in ("news-articles", "news-alerts"):
-        es.options(ignore_status=404).indices.delete_index_template(name=ns + name)
-    for name in ("news-articles-settings", "news-articles-mappings"):
-        es.options(ignore_status=404).cluster.delete_component_template(name=ns + name)
+    """Delete the namespace ``ns`` the store was opened on."""
+    assert store.alias.startswith(ns)
+    store.drop()
     store.close()
 
 
