@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from .evaluate import read_jsonl
-from .tagger import Tagger, _join
+from .tagger import NLP_BATCH, Tagger, _join
 
 DEFAULT = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "dev" / "articles.jsonl"
 
@@ -28,8 +28,8 @@ def _timed(run: Callable[[], object], repeat: int) -> float:
 def bench(items: Sequence[tuple[str, str]], tagger: Tagger, repeat: int = 3) -> dict[str, Any]:
     texts = [_join(t, x) for t, x in items]
     words = sum(len(t.split()) for t in texts)
-    raw = _timed(lambda: list(tagger.nlp.pipe(texts, batch_size=64)), repeat)
-    tagged = _timed(lambda: tagger.tag_batch(items, batch_size=64), repeat)
+    raw = _timed(lambda: list(tagger.nlp.pipe(texts, batch_size=NLP_BATCH)), repeat)
+    tagged = _timed(lambda: tagger.tag_batch(items), repeat)
 
     def rate(seconds: float) -> dict[str, float]:
         return {"articles_per_s": round(len(items) / seconds, 1),

@@ -7,6 +7,7 @@ context share = context hits / (context hits + exclusion hits) and is 0 without 
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -111,11 +112,19 @@ def load_topics(directory: Path = TOPICS_DIR) -> tuple[CompiledTopic, ...]:
     return tuple(topics)
 
 
+@functools.lru_cache(maxsize=4096)
+def _needle(term: str) -> str:
+    """A substring every match of ``term_pattern(term)`` contains: its first folded word."""
+    return fold(term).rstrip("*").split(" ")[0]
+
+
 def _hits(
     patterns: Sequence[tuple[str, re.Pattern[str], float]], text: str, cap: int
 ) -> dict[str, float]:
     found: dict[str, float] = {}
     for term, pattern, weight in patterns:
+        if _needle(term) not in text:  # cheap necessary condition before the regex
+            continue
         n = min(len(pattern.findall(text)), cap)
         if n:
             found[term] = found.get(term, 0.0) + n * weight
