@@ -206,3 +206,16 @@ def test_systemd_analyze_verify_accepts_the_units(tmp_path: Path) -> None:
     proc = subprocess.run([analyze, "verify", str(bad)], capture_output=True, text=True,
                           timeout=60, check=False)
     assert "NoNewPrivilegez" in proc.stderr
+
+
+def test_services_prints_the_design_contract_export_line() -> None:
+    # DESIGN.md: `deploy/local/services up` ends by printing
+    # `export NEWSMON_BUS=... NEWSMON_STORE=...`; `env` prints the same line without starting.
+    env = {"PATH": "/usr/bin:/bin", "NEWSMON_KAFKA_PORT": "19192", "NEWSMON_ES_PORT": "19300"}
+    out = subprocess.run(
+        [str(DEPLOY / "local" / "services"), "env"], capture_output=True, text=True, env=env,
+        timeout=30, check=True,
+    ).stdout
+    assert out.splitlines()[-1] == (
+        "export NEWSMON_BUS=kafka://127.0.0.1:19192 NEWSMON_STORE=http://127.0.0.1:19300"
+    )
