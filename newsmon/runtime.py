@@ -56,7 +56,10 @@ def decode_records(
 
 class Stage(Protocol):
     name: str
-    topics: Sequence[str]
+
+    @property
+    def topics(self) -> Sequence[str]:
+        """The topics the stage consumes (read-only, so a stage may declare a tuple)."""
 
     def handle(self, records: Sequence[Record]) -> list[DeadLetter]:
         """Do the stage's work for a batch; return records that can never succeed."""
