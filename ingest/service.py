@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
@@ -17,6 +18,7 @@ log = logging.getLogger(__name__)
 
 MAX_SLEEP = 60.0
 MIN_SLEEP = 0.05
+IDLE_EVERY = 5.0  # seconds between ``on_idle`` calls while waiting for the next due feed
 BUS_BACKOFF_START = 1.0
 BUS_BACKOFF_CAP = 300.0
 ONCE_ATTEMPTS = 5
@@ -36,16 +38,19 @@ def run_ingest(
     *,
     once: bool = False,
     clock: Clock = utc_now,
+    on_idle: Callable[[], None] | None = None,
 ) -> PollReport | None:
     """Run the poller until ``stop`` is set; with ``once``, poll every feed once and return
     that round's report. A bus that does not acknowledge (TransientError) is retried with
-    back-off; the unacknowledged articles stay unseen and are published again."""
+    back-off; the unacknowledged articles stay unseen and are published again. ``on_idle`` is
+    called in this thread every ``IDLE_EVERY`` seconds of waiting (``newsmon run``: the alert
+    stage's digest clock, which must tick when no article arrives)."""
     poller = FeedPoller(feeds, bus, settings.data_dir / STATE_FILE, settings)
     log.info("ingest starting feeds=%d once=%s", len(feeds), once)
     try:
         if once:
             return _run_once(poller, stop, clock)
-        _run_forever(poller, stop, clock)
+        _run_forever(poller, stop, clock, on_idle)
         return None
     finally:
         poller.close()
@@ -67,7 +72,9 @@ def _run_once(poller: FeedPoller, stop: threading.Event, clock: Clock) -> PollRe
     return None
 
 
-def _run_forever(poller: FeedPoller, stop: threading.Event, clock: Clock) -> None:
+def _run_forever(
+    poller: FeedPoller, stop: threading.Event, clock: Clock, on_idle: Callable[[], None] | None
+) -> None:
     backoff = BUS_BACKOFF_START
     while not stop.is_set():
         try:
@@ -83,7 +90,18 @@ def _run_forever(poller: FeedPoller, stop: threading.Event, clock: Clock) -> Non
                 "poll round feeds=%d new=%d errors=%d",
                 len(report.feeds), report.new_items, len(report.errors),
             )
-        stop.wait(sleep_seconds(poller.next_due(), clock()))
+        _wait(stop, sleep_seconds(poller.next_due(), clock()), on_idle)
+
+
+def _wait(stop: threading.Event, seconds: float, on_idle: Callable[[], None] | None) -> None:
+    if on_idle is None:
+        stop.wait(seconds)
+        return
+    deadline = time.monotonic() + seconds
+    while not stop.wait(min(IDLE_EVERY, max(0.0, deadline - time.monotonic()))):
+        on_idle()
+        if time.monotonic() >= deadline:
+            return
 
 
 def sleep_seconds(next_due: datetime, now: datetime) -> float:

@@ -38,6 +38,17 @@ class HandOffBus:
         self._batch = batch_size
         self.stages = [(s, self.inner.consumer(f"newsmon-{s.name}", s.topics)) for s in stages]
 
+    def tick(self) -> None:
+        """Let the stages' clocks run while no article arrives (the alert stage's digests)."""
+        for stage, _ in self.stages:
+            tick = getattr(stage, "tick", None)
+            if tick is None:
+                continue
+            try:
+                tick()
+            except TransientError as exc:  # the store is down: the digest is retried next tick
+                log.warning("tick failed stage=%s error=%s", stage.name, exc)
+
     def publish(
         self, topic: str, key: str | None, value: bytes, headers: Mapping[str, bytes] | None = None
     ) -> None:
@@ -130,7 +141,7 @@ def run_all(
             if isinstance(bus, MemoryBus):
                 handoff = HandOffBus(bus)
                 handoff.attach(build_stages(settings, handoff, store, rules), settings.batch_size)
-                run_ingest(settings, feeds, handoff, stop, once=once)
+                run_ingest(settings, feeds, handoff, stop, once=once, on_idle=handoff.tick)
             else:
                 stages = build_stages(settings, bus, store, rules)
                 _run_on_kafka(settings, feeds, bus, stages, stop, once)
@@ -161,7 +172,7 @@ def _run_on_kafka(
         threading.Thread(
             target=consume_forever,
             args=(s, bus, c, stop),
-            kwargs={"batch_size": settings.batch_size},
+            kwargs={"batch_size": settings.batch_size, "on_idle": getattr(s, "tick", None)},
             name=f"stage-{s.name}",
             daemon=True,
         )

@@ -177,3 +177,32 @@ def test_every_stage_dead_letters_garbage(payload: bytes) -> None:
     run_stages(bus, IndexStage(store), AlertStage(store, []))
     stages = sorted(r.headers["stage"] for r in bus.records(DEADLETTER_TOPIC))
     assert stages == [b"alert", b"index"]
+
+
+class TickingStage:
+    name = "ticking"
+    topics = (TAGGED_TOPIC,)
+
+    def __init__(self, failures: int = 0) -> None:
+        self.ticks = 0
+        self.failures = failures
+
+    def handle(self, records: Sequence[Any]) -> list[Any]:
+        return []
+
+    def tick(self) -> None:
+        self.ticks += 1
+        if self.failures:
+            self.failures -= 1
+            raise TransientError("ledger unreachable")
+
+
+def test_handoff_tick_runs_stage_clocks_and_survives_a_store_outage() -> None:
+    from newsmon.embedded import HandOffBus
+
+    handoff = HandOffBus(MemoryBus())
+    stage = TickingStage(failures=1)
+    handoff.attach([stage], batch_size=10)
+    handoff.tick()  # the store is down: logged, not raised (the digest is retried next tick)
+    handoff.tick()
+    assert stage.ticks == 2 and stage.failures == 0

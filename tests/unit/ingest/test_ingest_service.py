@@ -102,3 +102,27 @@ def test_sleep_is_bounded() -> None:
     assert sleep_seconds(now + timedelta(hours=5), now) == service.MAX_SLEEP
     assert sleep_seconds(now - timedelta(hours=5), now) == service.MIN_SLEEP
     assert sleep_seconds(now + timedelta(seconds=3), now) == 3.0
+
+
+def test_service_loop_calls_on_idle_while_no_feed_is_due(
+    feed_server: FeedServer, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `newsmon run` hands the alert stage's digest clock in here: it must tick between polls,
+    # not only when articles arrive.
+    monkeypatch.setattr(service, "IDLE_EVERY", 0.02)
+    feed_server.routes["/a"] = static(rss(ITEMS[:1]))
+    feeds = [FeedConfig(url=feed_server.url("/a"), interval=3600)]  # type: ignore[arg-type]
+    ticks: list[float] = []
+    stop = threading.Event()
+    runner = threading.Thread(
+        target=run_ingest, args=(settings, feeds, MemoryBus(), stop),
+        kwargs={"on_idle": lambda: ticks.append(time.monotonic())},
+    )
+    runner.start()
+    try:
+        assert wait_for(lambda: len(ticks) >= 5)
+    finally:
+        stop.set()
+        runner.join(timeout=5)
+    assert not runner.is_alive()
+    assert feed_server.hits("/a") == 1  # idle ticks are not polls
