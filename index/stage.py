@@ -1,35 +1,31 @@
 """The indexing service: tagged articles in, documents in the store (``newsmon index``).
 
-``handle`` writes the whole polled batch (create-only, ``_id`` = ``article_id``; decoding of
-the next 500 records overlaps the write of the previous 500)
-and returns only when the store acknowledged it, so the runtime commits offsets after the
-write. Outcomes: written; duplicate (already in the store, in any backing index, or twice in
-the batch); dead letter (undecodable message, or a document the store rejects for good, e.g. a
-mapping error) with the reason. A store that is down raises TransientError: nothing is
-committed and the batch comes again. Every ``policy.check_every`` seconds the stage asks a
-store with backing indices (:class:`~newsmon.store.RollingStore`) to roll over.
+``handle`` decodes the whole polled batch and writes it in one call (create-only, ``_id`` =
+``article_id``; documents as :class:`~newsmon.documents.SearchDocument`, which a JSON store
+sends pre-encoded); it returns only when the store acknowledged the batch, so the runtime
+commits offsets after the write. Outcomes: written; duplicate (already in the store, in any
+backing index, or twice in the batch); dead letter (undecodable message, or a document the
+store rejects for good, e.g. a mapping error) with the reason. A store that is down raises
+TransientError: nothing is committed and the batch comes again. Every ``policy.check_every``
+seconds the stage asks a store with backing indices (:class:`~newsmon.store.RollingStore`)
+to roll over.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
 from newsmon.bus import TAGGED_TOPIC, Record
 from newsmon.config import Settings
-from newsmon.documents import search_document
+from newsmon.documents import SearchDocument
 from newsmon.errors import TransientError
 from newsmon.runtime import DeadLetter, decode_records
 from newsmon.schema import TaggedArticle
-from newsmon.store import ArticleStore, RollingStore, RolloverPolicy, WriteResult
+from newsmon.store import ArticleStore, RollingStore, RolloverPolicy
 
 log = logging.getLogger(__name__)
-
-#: Records decoded per write: chunk k+1 is decoded while the store writes chunk k.
-PIPELINE_CHUNK = 500
-
 
 class IndexStage:
     name = "index"
@@ -49,7 +45,6 @@ class IndexStage:
         self.duplicates = 0
         self.dead_letters = 0
         self.rollovers: list[str] = []
-        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="index-write")
 
     @classmethod
     def from_settings(cls, store: ArticleStore, settings: Settings) -> IndexStage:
@@ -57,22 +52,8 @@ class IndexStage:
 
     def handle(self, records: Sequence[Record]) -> list[DeadLetter]:
         now = self._clock()
-        docs: dict[str, tuple[Record, dict[str, object]]] = {}
-        copies: dict[str, list[Record]] = {}  # later records of an id already in this batch
-        letters: list[DeadLetter] = []
-        result = WriteResult()
-        pending: Future[WriteResult] | None = None
-        for start in range(0, len(records), PIPELINE_CHUNK):
-            chunk = records[start : start + PIPELINE_CHUNK]
-            part, bad = self._documents(chunk, now, docs, copies)
-            docs.update(part)
-            letters += bad
-            if pending is not None:  # one write in flight while the next chunk is built
-                _merge(result, pending.result())
-            pending = self._writer.submit(self._store.write_articles,
-                                          [doc for _, doc in part.values()]) if part else None
-        if pending is not None:
-            _merge(result, pending.result())
+        docs, copies, letters = self._documents(records, now)
+        result = self._store.write_articles([doc for _, doc in docs.values()])
         for doc_id, reason in result.failed:  # every copy of a rejected document is a letter
             for rec in [docs[doc_id][0], *copies.pop(doc_id, [])]:
                 letters.append(DeadLetter(rec, f"store rejected document: {reason}"))
@@ -90,17 +71,19 @@ class IndexStage:
         return letters
 
     def _documents(
-        self, records: Sequence[Record], now: datetime,
-        seen: Mapping[str, object], copies: dict[str, list[Record]],
-    ) -> tuple[dict[str, tuple[Record, dict[str, object]]], list[DeadLetter]]:
-        docs: dict[str, tuple[Record, dict[str, object]]] = {}
+        self, records: Sequence[Record], now: datetime
+    ) -> tuple[dict[str, tuple[Record, SearchDocument]], dict[str, list[Record]], list[DeadLetter]]:
+        """One search document per article id (later copies in ``copies``), and the records
+        that are not tagged articles, as dead letters."""
+        docs: dict[str, tuple[Record, SearchDocument]] = {}
+        copies: dict[str, list[Record]] = {}
         decoded, letters = decode_records(TaggedArticle, records)
         for rec, article in decoded:
-            if article.article_id in docs or article.article_id in seen:
+            if article.article_id in docs:
                 copies.setdefault(article.article_id, []).append(rec)
-                continue
-            docs[article.article_id] = (rec, search_document(article, ingested=now))
-        return docs, letters
+            else:
+                docs[article.article_id] = (rec, SearchDocument(article, ingested=now))
+        return docs, copies, letters
 
     def _maybe_rollover(self, now: datetime) -> None:
         if not isinstance(self._store, RollingStore):
@@ -125,9 +108,3 @@ def rollover_policy(settings: Settings) -> RolloverPolicy:
         max_age=settings.index_rollover_max_age,
         check_every=settings.index_rollover_check_every,
     )
-
-
-def _merge(into: WriteResult, part: WriteResult) -> None:
-    into.written += part.written
-    into.duplicates += part.duplicates
-    into.failed += part.failed

@@ -3,12 +3,19 @@
 The same document is written to the store (Elasticsearch or its twin) and matched by alert
 rules, so a query string selects the same articles everywhere. ``actor`` holds the *principal*
 actors (salience ≥ 0.5: those who act or speak); every actor found is in ``actors``.
+
+:class:`SearchDocument` is the same document as a lazy view: a mapping for stores that keep
+Python values, or its JSON (``encoded()``) for stores that send JSON — serialised by pydantic in
+one pass from the decoded article, without building the dict (the indexer's hot path).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any
+
+from pydantic_core import to_json
 
 from newsmon.schema import TaggedArticle
 
@@ -44,3 +51,53 @@ def search_document(article: TaggedArticle, *, ingested: datetime | None = None)
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
+
+
+#: Fields of a tagged article that are not part of its search document.
+NOT_SEARCHED = frozenset({"schema_version"})
+
+
+class SearchDocument(Mapping[str, Any]):
+    """``search_document(article, ingested=...)`` computed on demand: ``doc["article_id"]``
+    costs nothing, the first other key builds the dict, ``encoded()`` the JSON bytes. Both
+    renderings hold the same values (the JSON writes datetimes as pydantic does, ``Z`` for UTC,
+    and leaves out nested nulls)."""
+
+    __slots__ = ("article", "ingested", "_doc")
+
+    def __init__(self, article: TaggedArticle, *, ingested: datetime | None = None) -> None:
+        self.article, self.ingested = article, ingested
+        self._doc: dict[str, Any] | None = None
+
+    @property
+    def article_id(self) -> str:
+        return self.article.article_id
+
+    def encoded(self) -> bytes:
+        """The document as compact UTF-8 JSON."""
+        a = self.article
+        body = to_json(a, exclude=set(NOT_SEARCHED), exclude_none=True)
+        derived: dict[str, Any] = {
+            "actor": [x.name for x in a.actors if x.salience >= PRINCIPAL_SALIENCE],
+            "topic": [t.name for t in a.topics],
+            "place": [p.name for p in a.places],
+        }
+        if self.ingested is not None:
+            derived["ingested"] = self.ingested.isoformat()
+        return body[:-1] + b"," + to_json(derived)[1:]
+
+    def _dict(self) -> dict[str, Any]:
+        if self._doc is None:
+            self._doc = search_document(self.article, ingested=self.ingested)
+        return self._doc
+
+    def __getitem__(self, key: str) -> Any:
+        if key == "article_id":
+            return self.article.article_id
+        return self._dict()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._dict())
+
+    def __len__(self) -> int:
+        return len(self._dict())

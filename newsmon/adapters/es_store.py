@@ -14,10 +14,11 @@ partitioning gives. Queries are Lucene ``query_string`` with the index's
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from typing import Any, ParamSpec, TypeVar
 
 from elastic_transport import ConnectionError as TransportConnectionError
 from elastic_transport import ConnectionTimeout
@@ -32,6 +33,7 @@ from elasticsearch import (
     helpers,
 )
 
+from newsmon.documents import SearchDocument
 from newsmon.errors import ConfigError, TransientError
 from newsmon.query import QueryError, compile_query
 from newsmon.security import ElasticsearchSecurity
@@ -58,8 +60,38 @@ _HIGHLIGHT = {
 }
 
 
+_ANY_STATUS = range(1000)
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
 def _transient(exc: Exception, what: str) -> TransientError:
     return TransientError(f"elasticsearch {what} failed: {exc}")
+
+
+def _translates(
+    what: str, statuses: Collection[int] = ()
+) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """The one place vendor errors become :class:`TransientError`: a connection failure or
+    timeout always; an HTTP error only if its status is in ``statuses`` (``_TRANSIENT_STATUS``
+    for writes, ``_ANY_STATUS`` for the health check). Errors the method handles itself
+    (404, 409, a rejected query) never get here."""
+
+    def decorate(method: Callable[P, R]) -> Callable[P, R]:
+        @functools.wraps(method)
+        def translated(*args: P.args, **kwargs: P.kwargs) -> R:
+            try:
+                return method(*args, **kwargs)
+            except (TransportConnectionError, ConnectionTimeout) as exc:
+                raise _transient(exc, what) from exc
+            except ApiError as exc:
+                if exc.status_code in statuses:
+                    raise _transient(exc, what) from exc
+                raise
+
+        return translated
+
+    return decorate
 
 
 class _AuthCheckedClient(Elasticsearch):
@@ -94,7 +126,7 @@ class ElasticsearchStore:
         timeout: float = 30,
         chunk_docs: int = 500,
         chunk_bytes: int = 10 * 1024 * 1024,
-        bulk_threads: int = 2,
+        bulk_threads: int = 1,
         security: ElasticsearchSecurity | None = None,
     ) -> None:
         if not url.startswith(("http://", "https://")):
@@ -116,52 +148,47 @@ class ElasticsearchStore:
     def client(self) -> Elasticsearch:
         return self._es
 
+    @_translates("schema setup")
     def ensure_schema(self) -> None:
         if self._layout is None:
             raise ConfigError("this store was built without an index layout")
         lay = self._layout
-        try:
-            for name, body in lay.component_templates.items():
-                self._es.cluster.put_component_template(name=name, **body)
-            for name, body in lay.index_templates.items():
-                self._es.indices.put_index_template(name=name, **body)
-            if not self._es.indices.exists_alias(name=lay.alias):
-                try:
-                    self._es.indices.create(
-                        index=lay.first_index, aliases={lay.alias: {"is_write_index": True}}
-                    )
-                except BadRequestError as exc:  # created meanwhile by another instance
-                    if "resource_already_exists" not in str(exc):
-                        raise
-            if not self._es.indices.exists(index=lay.alerts_index):
-                try:
-                    self._es.indices.create(index=lay.alerts_index)
-                except BadRequestError as exc:
-                    if "resource_already_exists" not in str(exc):
-                        raise
-        except (TransportConnectionError, ConnectionTimeout) as exc:
-            raise _transient(exc, "schema setup") from exc
+        for name, body in lay.component_templates.items():
+            self._es.cluster.put_component_template(name=name, **body)
+        for name, body in lay.index_templates.items():
+            self._es.indices.put_index_template(name=name, **body)
+        if not self._es.indices.exists_alias(name=lay.alias):
+            try:
+                self._es.indices.create(
+                    index=lay.first_index, aliases={lay.alias: {"is_write_index": True}}
+                )
+            except BadRequestError as exc:  # created meanwhile by another instance
+                if "resource_already_exists" not in str(exc):
+                    raise
+        if not self._es.indices.exists(index=lay.alerts_index):
+            try:
+                self._es.indices.create(index=lay.alerts_index)
+            except BadRequestError as exc:
+                if "resource_already_exists" not in str(exc):
+                    raise
 
+    @_translates("bulk write", _TRANSIENT_STATUS)
     def write_articles(self, docs: Sequence[Mapping[str, Any]]) -> WriteResult:
+        """One alias lookup and (with several backing indices) one ``_mget`` per call, then
+        the bulk; a :class:`SearchDocument` goes out as its pre-encoded JSON."""
         result = WriteResult()
         if not docs:
             return result
-        try:
-            target, others = self._backing_indices()
-            known = self._existing_ids([str(d["article_id"]) for d in docs], others)
-            result.duplicates.extend(str(d["article_id"]) for d in docs if d["article_id"] in known)
-            pending = [d for d in docs if d["article_id"] not in known]
-            for attempt in range(_DOC_RETRIES):
-                pending = self._bulk_create(target, pending, result)
-                if not pending:
-                    return result
-                time.sleep(0.5 * 2**attempt)
-        except (TransportConnectionError, ConnectionTimeout) as exc:
-            raise _transient(exc, "bulk write") from exc
-        except ApiError as exc:
-            if exc.status_code in _TRANSIENT_STATUS:
-                raise _transient(exc, "bulk write") from exc
-            raise
+        target, others = self._backing_indices()
+        ids = [str(d["article_id"]) for d in docs]
+        known = self._existing_ids(ids, others)
+        result.duplicates.extend(i for i in ids if i in known)
+        pending = [d for d, i in zip(docs, ids, strict=True) if i not in known]
+        for attempt in range(_DOC_RETRIES):
+            pending = self._bulk_create(target, pending, result)
+            if not pending:
+                return result
+            time.sleep(0.5 * 2**attempt)
         raise TransientError(f"{len(pending)} documents not written after {_DOC_RETRIES} rounds")
 
     def _bulk_create(
@@ -199,7 +226,9 @@ class ElasticsearchStore:
 
     def _actions(self, index: str, docs: Sequence[Mapping[str, Any]]) -> Iterator[dict[str, Any]]:
         for doc in docs:
-            yield {"_op_type": "create", "_index": index, "_id": doc["article_id"], "_source": doc}
+            source = doc.encoded() if isinstance(doc, SearchDocument) else doc
+            yield {"_op_type": "create", "_index": index, "_id": doc["article_id"],
+                   "_source": source}
 
     def _backing_indices(self) -> tuple[str, list[str]]:
         """The alias's write index and its other indices (schema created if missing)."""
@@ -224,21 +253,19 @@ class ElasticsearchStore:
             found.update(str(d["_id"]) for d in resp["docs"] if d.get("found"))
         return found
 
+    @_translates("schema check")
     def live_schema(self) -> dict[str, Any]:
         """What the cluster holds of this store's layout (``newsmon index check`` compares)."""
         if self._layout is None:
             raise ConfigError("this store was built without an index layout")
         lay, es = self._layout, self._es.options(ignore_status=404)
-        try:
-            comps = {n: _first(es.cluster.get_component_template(name=n), "component_template")
-                     for n in lay.component_templates}
-            temps = {n: _first(es.indices.get_index_template(name=n), "index_template")
-                     for n in lay.index_templates}
-            aliases = es.indices.get_alias(name=lay.alias).body
-            mappings = es.indices.get_mapping(index=f"{lay.alias},{lay.alerts_index}",
-                                              ignore_unavailable=True).body
-        except (TransportConnectionError, ConnectionTimeout) as exc:
-            raise _transient(exc, "schema check") from exc
+        comps = {n: _first(es.cluster.get_component_template(name=n), "component_template")
+                 for n in lay.component_templates}
+        temps = {n: _first(es.indices.get_index_template(name=n), "index_template")
+                 for n in lay.index_templates}
+        aliases = es.indices.get_alias(name=lay.alias).body
+        mappings = es.indices.get_mapping(index=f"{lay.alias},{lay.alerts_index}",
+                                          ignore_unavailable=True).body
         return {
             "component_templates": comps,
             "index_templates": temps,
@@ -248,21 +275,16 @@ class ElasticsearchStore:
                          if i not in ("error", "status")},
         }
 
+    @_translates("rollover", _TRANSIENT_STATUS)
     def rollover(self, policy: RolloverPolicy) -> str | None:
         """``_rollover`` of the write alias with the policy's conditions; the new write index."""
         conditions = policy.conditions()
         if not conditions:  # without conditions Elasticsearch would roll over unconditionally
             return None
-        try:
-            resp = self._es.indices.rollover(alias=self.alias, conditions=conditions)
-        except (TransportConnectionError, ConnectionTimeout) as exc:
-            raise _transient(exc, "rollover") from exc
-        except ApiError as exc:
-            if exc.status_code in _TRANSIENT_STATUS:
-                raise _transient(exc, "rollover") from exc
-            raise
+        resp = self._es.indices.rollover(alias=self.alias, conditions=conditions)
         return str(resp["new_index"]) if resp.get("rolled_over") else None
 
+    @_translates("search")
     def search(
         self, query: str, *, limit: int = 20, sort: Sort = "published", highlight: bool = False
     ) -> SearchResult:
@@ -285,13 +307,12 @@ class ElasticsearchStore:
             return SearchResult(total=0, hits=[])
         except BadRequestError as exc:
             raise QueryError(f"Elasticsearch rejected the query: {_reason(exc.info)}") from exc
-        except (TransportConnectionError, ConnectionTimeout) as exc:
-            raise _transient(exc, "search") from exc
         raw = resp["hits"]["hits"]
         hits = [dict(h["_source"]) for h in raw]
         marks = [dict(h.get("highlight", {})) for h in raw] if highlight else []
         return SearchResult(total=int(resp["hits"]["total"]["value"]), hits=hits, highlights=marks)
 
+    @_translates("stats")
     def stats(self, query: str = "*:*", *, top: int = STATS_TOP) -> Stats:
         compile_query(query)
         aggs: dict[str, Any] = {
@@ -311,8 +332,6 @@ class ElasticsearchStore:
             return Stats(0, [], [], [], [])
         except BadRequestError as exc:
             raise QueryError(f"Elasticsearch rejected the query: {_reason(exc.info)}") from exc
-        except (TransportConnectionError, ConnectionTimeout) as exc:
-            raise _transient(exc, "stats") from exc
         a = resp["aggregations"]
         per_day = [{"day": b["key_as_string"][:10], "total": b["doc_count"],
                     "topics": _pairs(b["topics"])} for b in a["per_day"]["buckets"]]
@@ -320,6 +339,7 @@ class ElasticsearchStore:
                      list(_pairs(a["actors"]).items()), list(_pairs(a["sources"]).items()),
                      list(_pairs(a["topics"]).items()))
 
+    @_translates("get")
     def get(self, article_id: str) -> dict[str, Any] | None:
         try:
             resp = self._es.search(
@@ -327,20 +347,18 @@ class ElasticsearchStore:
             )
         except NotFoundError:
             return None
-        except (TransportConnectionError, ConnectionTimeout) as exc:
-            raise _transient(exc, "get") from exc
         hits = resp["hits"]["hits"]
         return dict(hits[0]["_source"]) if hits else None
 
+    @_translates("count")
     def count(self, query: str = "*") -> int:
         try:
             resp = self._es.count(index=self.alias, query=_query_string(query))
         except NotFoundError:
             return 0
-        except (TransportConnectionError, ConnectionTimeout) as exc:
-            raise _transient(exc, "count") from exc
         return int(resp["count"])
 
+    @_translates("alert ledger write", _TRANSIENT_STATUS)
     def record_alert(self, alert_id: str, doc: Mapping[str, Any]) -> bool:
         try:
             self._es.create(  # no refresh: get-by-id is real-time; alerts() refreshes
@@ -348,35 +366,24 @@ class ElasticsearchStore:
             )
         except ConflictError:
             return False
-        except (TransportConnectionError, ConnectionTimeout) as exc:
-            raise _transient(exc, "alert ledger write") from exc
-        except ApiError as exc:
-            if exc.status_code in _TRANSIENT_STATUS:
-                raise _transient(exc, "alert ledger write") from exc
-            raise
         return True
 
+    @_translates("alert ledger update", _TRANSIENT_STATUS)
     def update_alert(self, alert_id: str, fields: Mapping[str, Any]) -> None:
         try:
             self._es.update(index=self.alerts_index, id=alert_id, doc=dict(fields))
         except NotFoundError as exc:
             raise KeyError(alert_id) from exc
-        except (TransportConnectionError, ConnectionTimeout) as exc:
-            raise _transient(exc, "alert ledger update") from exc
-        except ApiError as exc:
-            if exc.status_code in _TRANSIENT_STATUS:
-                raise _transient(exc, "alert ledger update") from exc
-            raise
 
+    @_translates("alert ledger read")
     def get_alert(self, alert_id: str) -> dict[str, Any] | None:
         try:
             resp = self._es.get(index=self.alerts_index, id=alert_id)
         except NotFoundError:
             return None
-        except (TransportConnectionError, ConnectionTimeout) as exc:
-            raise _transient(exc, "alert ledger read") from exc
         return dict(resp["_source"])
 
+    @_translates("alert ledger read")
     def alerts(self, where: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
         filters = [{"term": {k: v}} for k, v in (where or {}).items()]
         query = {"bool": {"filter": filters}} if filters else {"match_all": {}}
@@ -385,23 +392,15 @@ class ElasticsearchStore:
             resp = self._es.search(index=self.alerts_index, size=10_000, query=query)
         except NotFoundError:
             return []
-        except (TransportConnectionError, ConnectionTimeout) as exc:
-            raise _transient(exc, "alert ledger read") from exc
         return [dict(h["_source"]) for h in resp["hits"]["hits"]]
 
+    @_translates("refresh")
     def refresh(self) -> None:
-        try:
-            self._es.indices.refresh(
-                index=f"{self.alias},{self.alerts_index}", ignore_unavailable=True
-            )
-        except (TransportConnectionError, ConnectionTimeout) as exc:
-            raise _transient(exc, "refresh") from exc
+        self._es.indices.refresh(index=f"{self.alias},{self.alerts_index}", ignore_unavailable=True)
 
+    @_translates("health check", _ANY_STATUS)
     def check(self) -> None:
-        try:
-            self._es.cluster.health(timeout="5s")
-        except (TransportConnectionError, ConnectionTimeout, ApiError) as exc:
-            raise _transient(exc, "health check") from exc
+        self._es.cluster.health(timeout="5s")
 
     def drop(self) -> None:
         """Delete every index, template and alias of this store's layout (tests, benches,

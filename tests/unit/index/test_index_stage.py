@@ -118,7 +118,9 @@ def test_every_copy_of_a_rejected_document_is_dead_lettered() -> None:
 
     class Rejecting(MemoryStore):
         def write_articles(self, docs):  # type: ignore[no-untyped-def]
-            return WriteResult(failed=[(str(d["article_id"]), "mapper_parsing_exception") for d in docs])
+            return WriteResult(
+                failed=[(str(d["article_id"]), "mapper_parsing_exception") for d in docs]
+            )
 
     now = datetime(2025, 5, 1, tzinfo=UTC)
     raw = RawArticle(article_id="a1", url="https://x/1", fetched=now)
