@@ -63,18 +63,24 @@ class SearchDocument(Mapping[str, Any]):
     renderings hold the same values (the JSON writes datetimes as pydantic does, ``Z`` for UTC,
     and leaves out nested nulls)."""
 
-    __slots__ = ("article", "ingested", "_doc")
+    __slots__ = ("article", "ingested", "_doc", "_json")
 
     def __init__(self, article: TaggedArticle, *, ingested: datetime | None = None) -> None:
         self.article, self.ingested = article, ingested
         self._doc: dict[str, Any] | None = None
+        self._json: bytes | None = None
 
     @property
     def article_id(self) -> str:
         return self.article.article_id
 
     def encoded(self) -> bytes:
-        """The document as compact UTF-8 JSON."""
+        """The document as compact UTF-8 JSON (computed once)."""
+        if self._json is None:
+            self._json = self._encode()
+        return self._json
+
+    def _encode(self) -> bytes:
         a = self.article
         body = to_json(a, exclude=set(NOT_SEARCHED), exclude_none=True)
         derived: dict[str, Any] = {

@@ -6,8 +6,8 @@ to the alias's current write index by name; since an ``_id`` is unique only with
 the ids of a batch are first looked up (``_mget``, real-time) in the alias's other indices, and
 those found count as duplicates, so an article replayed after a rollover gets no second copy.
 Per document: 409 is a duplicate (a replay), 400 a permanent failure (mapping error: dead letter
-with the reason), 429 is retried by ``helpers.streaming_bulk``, 5xx a few times here, then the
-batch is transient. Exactness assumes one writer per article id at a time, which Kafka's keyed
+with the reason), 429 and 5xx are retried in a few rounds with back-off, then the batch is
+transient. Exactness assumes one writer per article id at a time, which Kafka's keyed
 partitioning gives. Queries are Lucene ``query_string`` with the index's
 ``index.query.default_field`` (title, text), exactly what Kibana's Lucene bar sends.
 """
@@ -15,9 +15,10 @@ partitioning gives. Queries are Lucene ``query_string`` with the index's
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import time
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from typing import Any, ParamSpec, TypeVar
 
 from elastic_transport import ConnectionError as TransportConnectionError
@@ -30,7 +31,6 @@ from elasticsearch import (
     ConflictError,
     Elasticsearch,
     NotFoundError,
-    helpers,
 )
 
 from newsmon.documents import SearchDocument
@@ -51,7 +51,7 @@ from newsmon.store import (
 log = logging.getLogger(__name__)
 
 _TRANSIENT_STATUS = {429, 500, 502, 503, 504}
-_DOC_RETRIES = 3  # rounds for documents that failed with a 5xx before the batch is transient
+_DOC_RETRIES = 5  # rounds for documents that failed with 429/5xx before the batch is transient
 _HIGHLIGHT = {
     "fields": {
         "title": {"number_of_fragments": 0},
@@ -95,7 +95,7 @@ def _translates(
 
 
 class _AuthCheckedClient(Elasticsearch):
-    """Every request of the store (namespaced APIs and bulk helpers included) goes through
+    """Every request of the store (namespaced APIs and bulk included) goes through
     :meth:`perform_request`: rejected credentials (401) and missing privileges (403
     ``security_exception``) become one :class:`ConfigError` here, permanent for the process,
     instead of a retry loop. Other 403s (e.g. ``cluster_block_exception``) pass unchanged."""
@@ -126,7 +126,6 @@ class ElasticsearchStore:
         timeout: float = 30,
         chunk_docs: int = 500,
         chunk_bytes: int = 10 * 1024 * 1024,
-        bulk_threads: int = 1,
         security: ElasticsearchSecurity | None = None,
     ) -> None:
         if not url.startswith(("http://", "https://")):
@@ -139,7 +138,7 @@ class ElasticsearchStore:
             max_retries=2,
             retry_on_status=(429, 502, 503, 504),
         )
-        self.chunk_docs, self.chunk_bytes, self.bulk_threads = chunk_docs, chunk_bytes, bulk_threads
+        self.chunk_docs, self.chunk_bytes = chunk_docs, chunk_bytes
         self._layout = layout
         self.alias = layout.alias if layout else "news-articles"
         self.alerts_index = layout.alerts_index if layout else "news-alerts"
@@ -185,10 +184,11 @@ class ElasticsearchStore:
         result.duplicates.extend(i for i in ids if i in known)
         pending = [d for d, i in zip(docs, ids, strict=True) if i not in known]
         for attempt in range(_DOC_RETRIES):
+            if attempt:
+                time.sleep(0.5 * 2 ** (attempt - 1))  # 0.5 s, 1 s, 2 s, 4 s
             pending = self._bulk_create(target, pending, result)
             if not pending:
                 return result
-            time.sleep(0.5 * 2**attempt)
         raise TransientError(f"{len(pending)} documents not written after {_DOC_RETRIES} rounds")
 
     def _bulk_create(
@@ -211,24 +211,34 @@ class ElasticsearchStore:
                 result.failed.append((doc_id, _reason(info.get("error"))))
         return retry
 
-    def _bulk(self, index: str, docs: Sequence[Mapping[str, Any]]) -> Iterable[Any]:
-        """``parallel_bulk`` (chunks in flight at once; 429s come back per item and are retried
-        by the caller's rounds) or, with one thread, ``streaming_bulk`` (retries 429 itself)."""
-        common: dict[str, Any] = {"chunk_size": self.chunk_docs,
-                                  "max_chunk_bytes": self.chunk_bytes,
-                                  "raise_on_error": False, "raise_on_exception": False}
-        actions = self._actions(index, docs)
-        if self.bulk_threads > 1:
-            return helpers.parallel_bulk(self._es, actions, thread_count=self.bulk_threads,
-                                         queue_size=self.bulk_threads, **common)
-        return helpers.streaming_bulk(self._es, actions, max_retries=5, initial_backoff=0.5,
-                                      max_backoff=10, **common)
-
-    def _actions(self, index: str, docs: Sequence[Mapping[str, Any]]) -> Iterator[dict[str, Any]]:
+    def _bulk(self, index: str, docs: Sequence[Mapping[str, Any]]) -> Iterator[Any]:
+        """``_bulk`` create requests of at most ``chunk_docs`` documents and ``chunk_bytes``;
+        (ok, item) per document. The NDJSON body is joined from bytes: a
+        :class:`SearchDocument` brings its JSON, the action line is a template, so the only
+        serialisation is the document's own (``helpers.streaming_bulk`` would copy each
+        action, serialise it as a dict and track it: ~10 µs a document). Per-item 429/5xx
+        come back to the caller's retry rounds; a whole request that fails after the
+        transport's retries (429, 502-504) raises."""
+        head = b'{"create":{"_index":' + json.dumps(index).encode() + b',"_id":'
+        lines: list[bytes] = []
+        size = 0
         for doc in docs:
-            source = doc.encoded() if isinstance(doc, SearchDocument) else doc
-            yield {"_op_type": "create", "_index": index, "_id": doc["article_id"],
-                   "_source": source}
+            source = (doc.encoded() if isinstance(doc, SearchDocument)
+                      else json.dumps(doc, ensure_ascii=False).encode())
+            doc_id = json.dumps(str(doc["article_id"])).encode()
+            line = b"".join((head, doc_id, b"}}\n", source, b"\n"))
+            if lines and (len(lines) == self.chunk_docs or size + len(line) > self.chunk_bytes):
+                yield from self._send(lines)
+                lines, size = [], 0
+            lines.append(line)
+            size += len(line)
+        if lines:
+            yield from self._send(lines)
+
+    def _send(self, lines: list[bytes]) -> Iterator[tuple[bool, Any]]:
+        resp = self._es.bulk(operations=b"".join(lines))  # type: ignore[arg-type]  # NDJSON as is
+        for item in resp["items"]:
+            yield 200 <= _status(item["create"].get("status")) < 300, item
 
     def _backing_indices(self) -> tuple[str, list[str]]:
         """The alias's write index and its other indices (schema created if missing)."""
