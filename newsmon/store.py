@@ -58,9 +58,10 @@ STATS_DAY_TOPICS = 50
 
 @dataclass(frozen=True)
 class Stats:
-    """Aggregations over the articles a query selects (``newsmon stats``). Values are the
-    indexed keyword values (lower-cased, as Elasticsearch's terms aggregation returns them);
-    lists are ordered by count, then value; days (UTC, of ``published``) ascending."""
+    """Aggregations over the articles a query selects (``newsmon stats``). Values are as
+    written ("Vladimir Putin": Elasticsearch aggregates the ``raw`` sub-fields, which have no
+    normalizer, while queries use the lower-cased fields); lists are ordered by count, then
+    value; days (UTC, of ``published``) ascending."""
 
     total: int
     per_day: list[dict[str, Any]]  # {"day": "2025-05-10", "total": n, "topics": {name: n}}
@@ -149,10 +150,10 @@ def _published_key(doc: Mapping[str, Any]) -> str:
 
 
 def _values(doc: Mapping[str, Any], name: str) -> set[str]:
-    """A keyword field's distinct indexed values (lower-cased, like the ``lc`` normalizer)."""
+    """A keyword field's distinct values as written (its ``raw`` sub-field in Elasticsearch)."""
     value = doc.get(name)
     values = value if isinstance(value, list | tuple) else [value]
-    return {lowercase(str(v)) for v in values if v is not None and v != ""}
+    return {str(v) for v in values if v is not None and v != ""}
 
 
 def _utc_day(value: Any) -> str | None:

@@ -329,11 +329,11 @@ class ElasticsearchStore:
             "per_day": {
                 "date_histogram": {"field": "published", "calendar_interval": "day",
                                    "min_doc_count": 1, "time_zone": "UTC"},
-                "aggs": {"topics": {"terms": {"field": "topic", "size": STATS_DAY_TOPICS}}},
-            },
-            "actors": {"terms": {"field": "actor", "size": top}},
-            "sources": {"terms": {"field": "source", "size": top}},
-            "topics": {"terms": {"field": "topic", "size": top}},
+                "aggs": {"topics": {"terms": {"field": "topic.raw", "size": STATS_DAY_TOPICS}}},
+            },  # raw sub-fields: the names as written, not as the lc normalizer indexes them
+            "actors": {"terms": {"field": "actor.raw", "size": top}},
+            "sources": {"terms": {"field": "source.raw", "size": top}},
+            "topics": {"terms": {"field": "topic.raw", "size": top}},
         }
         try:
             resp = self._es.search(index=self.alias, query=_query_string(query), size=0,

@@ -19,7 +19,7 @@ from newsmon.adapters.es_store import ElasticsearchStore
 from newsmon.bus import TAGGED_TOPIC, Record
 from newsmon.schema import encode
 from newsmon.store import RolloverPolicy
-from tests.integration.test_index_bulk import article, drop, duplicate_ids
+from tests.integration.test_index_bulk import ACTORS, article, drop, duplicate_ids
 
 pytestmark = pytest.mark.integration
 
@@ -123,9 +123,9 @@ def cli_matches_direct_queries(store: ElasticsearchStore, env: dict[str, str]) -
                      aggs={"days": {"date_histogram": {"field": "published",
                                                        "calendar_interval": "day",
                                                        "min_doc_count": 1},
-                                    "aggs": {"t": {"terms": {"field": "topic"}}}},
-                           "actors": {"terms": {"field": "actor", "size": 3}},
-                           "sources": {"terms": {"field": "source", "size": 3}}})
+                                    "aggs": {"t": {"terms": {"field": "topic.raw"}}}},
+                           "actors": {"terms": {"field": "actor.raw", "size": 3}},
+                           "sources": {"terms": {"field": "source.raw", "size": 3}}})
     a = aggs["aggregations"]
     assert got["total"] == aggs["hits"]["total"]["value"]
     assert [(d["day"], d["total"], d["topics"]) for d in got["per_day"]] == [
@@ -135,3 +135,5 @@ def cli_matches_direct_queries(store: ElasticsearchStore, env: dict[str, str]) -
         (b["key"], b["doc_count"]) for b in a["actors"]["buckets"]]
     assert [(x["name"], x["count"]) for x in got["top_sources"]] == [
         (b["key"], b["doc_count"]) for b in a["sources"]["buckets"]]
+    assert {x["name"] for x in got["top_actors"]} <= set(ACTORS)  # "Vladimir Putin", as written
+    assert all(x["name"].startswith("Wire ") for x in got["top_sources"])

@@ -119,9 +119,9 @@ def test_lens_layers_reference_their_data_view_by_layer_id() -> None:
 
 @pytest.mark.parametrize(("lens", "column", "operation", "field"), [
     ("newsmon-articles-by-topic", "published-histogram", "date_histogram", "published"),
-    ("newsmon-articles-by-topic", "topic-terms", "terms", "topic"),
-    ("newsmon-top-actors", "actor-terms", "terms", "actor"),
-    ("newsmon-top-sources", "source-terms", "terms", "source"),
+    ("newsmon-articles-by-topic", "topic-terms", "terms", "topic.raw"),
+    ("newsmon-top-actors", "actor-terms", "terms", "actor.raw"),
+    ("newsmon-top-sources", "source-terms", "terms", "source.raw"),
     ("newsmon-alerts-over-time", "created-histogram", "date_histogram", "created"),
 ])
 def test_lens_columns_aggregate_the_brief_fields(lens: str, column: str, operation: str,
@@ -201,7 +201,21 @@ CASES = [
      "future migration version"),
     (lambda o: find(o, "index-pattern", "newsmon-alerts")["attributes"].update(title="logs-*"),
      "matches no newsmon index", "data view matching nothing"),
+    (lambda o: lens_column(o, "newsmon-top-actors", "actor-terms").update(
+        sourceField="actor.rw"), "terms field 'actor.rw' is not in the mapping", "sub-field typo"),
 ]
+
+
+@pytest.mark.parametrize("field", ["actor", "source", "topic"])
+def test_terms_on_a_raw_subfield_needs_the_subfield_in_the_mapping(field: str) -> None:
+    """The panels aggregate ``<field>.raw`` (names as written, not lower-cased by the ``lc``
+    normalizer): without that sub-field in the mapping the validator says so."""
+    articles = copy.deepcopy(ARTICLES)
+    assert articles[field]["normalizer"] == "lc"
+    assert articles[field]["fields"]["raw"] == {"type": "keyword"}
+    del articles[field]["fields"]
+    problems = validate_objects(shipped(), articles, ALERTS)
+    assert any(f"terms field '{field}.raw' is not in the mapping" in p for p in problems), problems
 
 
 @pytest.mark.parametrize(("change", "expected"), [pytest.param(c, e, id=i) for c, e, i in CASES])

@@ -96,18 +96,18 @@ def test_stats_per_day_topic_actor_source(store: ArticleStore) -> None:
                                                  "2025-05-19"]
     assert stats.per_day[0] == {"day": "2025-05-16", "total": 1, "topics": {}}
     assert stats.per_day[-1] == {"day": "2025-05-19", "total": 1, "topics": {"peace_talks": 1}}
-    assert stats.top_actors == [("donald trump", 2), ("vladimir putin", 2),
-                                ("volodymyr zelensky", 2)]
-    assert stats.top_sources == [("example news", 3), ("wire", 1)]
+    assert stats.top_actors == [("Donald Trump", 2), ("Vladimir Putin", 2),
+                                ("Volodymyr Zelensky", 2)]  # as written: the raw sub-fields
+    assert stats.top_sources == [("Example News", 3), ("Wire", 1)]
     everything = store.stats(top=1)
     assert everything.total == 13 and sum(d["total"] for d in everything.per_day) == 12
-    assert everything.top_actors == [("vladimir putin", 7)]
+    assert everything.top_actors == [("Vladimir Putin", 7)]
 
 
 def test_stats_of_counts_a_value_once_per_document() -> None:
-    stats = stats_of([{"actor": ["A", "a"], "published": "2025-05-01T23:30:00-02:00",
+    stats = stats_of([{"actor": ["a", "A", "a"], "published": "2025-05-01T23:30:00-02:00",
                        "topic": "t"}])
-    assert stats.top_actors == [("a", 1)]
+    assert stats.top_actors == [("A", 1), ("a", 1)]  # raw values: case is kept
     assert stats.per_day == [{"day": "2025-05-02", "total": 1, "topics": {"t": 1}}]
 
 
