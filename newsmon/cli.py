@@ -256,7 +256,12 @@ def _cmd_process(args: argparse.Namespace, settings: Settings) -> int:
     bus = make_bus(settings)
     clusterer = StoryClusterer.open(settings.data_dir / "process.sqlite3")
     try:
-        return _serve(ProcessStage(bus, Tagger.load(), clusterer=clusterer), settings, bus)
+        # NER in a child process, everything else beside it on another core (process.nlp_worker)
+        tagger = Tagger.load(ner_process=True)
+        try:
+            return _serve(ProcessStage(bus, tagger, clusterer=clusterer), settings, bus)
+        finally:
+            tagger.close()
     finally:
         clusterer.close()
 

