@@ -29,7 +29,7 @@ from kafka.errors import KafkaError
 from bench.corpus import Item, load_dev
 from bench.feeds import ProgressiveFeeds, feeds_yaml, serve
 from bench.observe import Watcher, percentile
-from bench.stack import Stack, cpu_seconds, peak_rss_mb, read_pid, schedstat, wait_for
+from bench.stack import Stack, children, cpu_seconds, peak_rss_mb, read_pid, schedstat, wait_for
 from newsmon.adapters.kafka_bus import KafkaBus, bootstrap_servers
 from newsmon.bus import ALL_TOPICS, RAW_TOPIC
 from newsmon.schema import RawArticle, article_id, canonical_url, encode
@@ -132,7 +132,8 @@ def _measure(cfg: RunConfig, items: Sequence[Item], ns: str, tmp: Path,
     out = _summary(cfg, items, ids, docs, seen, released, ended, cpu0, cpu1, rss, stack)
     out["es_store_bytes_per_doc"] = watcher.store_bytes_per_doc()
     wall = ended - released
-    out["processor_time_s"] = {  # main thread: running / waiting for a CPU / idle (no work)
+    out["processor_time_s"] = {  # main threads of the processor and of its NLP worker:
+        # running / waiting for a CPU (other load) / idle (no work)
         name: {"running": round(run, 2), "cpu_wait": round(wait, 2),
                "idle": round(max(0.0, wall - run - wait), 2)}
         for name, (run, wait) in sched.items()
@@ -162,8 +163,14 @@ def _summary(cfg: RunConfig, items: Sequence[Item], ids: set[str],
         "cpu_s_per_article": {
             k: round(v / len(ids), 4) for k, v in {**cpu, "process": process_cpu}.items()
             if not k.startswith("process-")
-        },
+        } | {"process_nlp_worker": round(  # the share of "process" spent in NLP workers
+            sum(v for k, v in cpu.items() if ".nlp" in k) / len(ids), 4)},
         "peak_rss_mb": rss,
+        # per processor instance, its main process and its NLP worker together
+        "processor_rss_mb": {
+            name: round(sum(v or 0.0 for k, v in rss.items() if k.split(".")[0] == name), 1)
+            for name in rss if name.startswith("process") and "." not in name
+        },
         "tag_cache": {"hits": hits, "misses": misses, "warmup_misses": cfg.warmup},
     }
 
@@ -180,6 +187,10 @@ def _pids(cfg: RunConfig, stack: Stack) -> dict[str, int]:
     import os
 
     pids = dict(stack.pids())
+    for name, parent in stack.pids().items():  # a processor's NLP worker: "process-1.nlp"
+        if name.startswith("process"):
+            for k, child in enumerate(children(parent)):
+                pids[f"{name}.nlp{k or ''}"] = child
     pids["harness"] = os.getpid()  # feed server + watcher (+ the limit's model, idle here)
     for name, rel in (("kafka", "kafka/kafka.pid"), ("elasticsearch", "es/es.pid")):
         pid = read_pid(cfg.svc_dir / rel)

@@ -31,6 +31,17 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / _TICKS
 
 
+def children(pid: int) -> list[int]:
+    """The child processes of ``pid`` (its NLP worker, for a processor)."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            found += [int(x) for x in (task / "children").read_text().split()]
+        except (OSError, ValueError):
+            continue
+    return sorted(set(found))
+
+
 def schedstat(pid: int) -> tuple[float, float]:
     """(seconds on a CPU, seconds runnable but waiting for one) of the main thread. The wait
     is time other processes took the CPU: contention, not the pipeline starving the stage."""
