@@ -1,4 +1,5 @@
-"""Sub-commands of the index stage: ``newsmon stats`` and ``newsmon kibana import``.
+"""Sub-commands of the index stage: ``newsmon stats``, ``newsmon kibana import`` and
+``newsmon ilm install``.
 
 Loaded by ``newsmon.cli`` (``register(sub)``); heavy imports stay inside the handlers.
 """
@@ -37,6 +38,13 @@ def register(sub: Any) -> None:
     p.add_argument("--file", type=Path, default=None,
                    help=f"saved objects .ndjson (default: the shipped {KIBANA_FILE})")
     p.set_defaults(handler=cmd_kibana_import)
+
+    p = sub.add_parser("ilm", help="optional: index lifecycle management on clusters with ILM")
+    p.add_argument("action", choices=("install",),
+                   help="install: put the shipped ILM policy and reference it from the template "
+                   "and the backing indices (then unset NEWSMON_INDEX_ROLLOVER_*)")
+    p.add_argument("--store", default=None, help="Elasticsearch URL (env NEWSMON_STORE)")
+    p.set_defaults(handler=cmd_ilm)
 
 
 def add_filters(p: argparse.ArgumentParser, default_since: str | None = None) -> None:
@@ -108,4 +116,30 @@ def cmd_kibana_import(args: argparse.Namespace, settings: Settings) -> int:
         print(f"newsmon: kibana import failed: {exc}", file=sys.stderr)
         return 1
     print(f"imported {body.get('successCount', 0)} saved objects from {path} into {args.url}")
+    return 0
+
+
+def cmd_ilm(args: argparse.Namespace, settings: Settings) -> int:
+    from index.ilm import load_policy
+    from index.layout import load_layout
+    from newsmon.errors import ConfigError
+    from newsmon.wiring import make_store
+
+    store = make_store(settings)
+    try:
+        install = getattr(store, "install_lifecycle", None)
+        if install is None:
+            print(f"newsmon: {settings.store} has no index lifecycle (Elasticsearch only)",
+                  file=sys.stderr)
+            return 2
+        name = load_layout(settings.namespace).alias
+        try:
+            changed = install(name, load_policy())
+        except ConfigError as exc:
+            print(f"newsmon: ilm install failed: {exc}", file=sys.stderr)
+            return 2
+    finally:
+        store.close()
+    for line in changed:
+        print(f"ilm: {line}")
     return 0

@@ -412,6 +412,39 @@ class ElasticsearchStore:
     def check(self) -> None:
         self._es.cluster.health(timeout="5s")
 
+    @_translates("lifecycle setup")
+    def install_lifecycle(self, name: str, policy: Mapping[str, Any]) -> list[str]:
+        """Put the ILM ``policy`` as ``name`` and reference it from the articles' settings
+        component template and the existing backing indices (``index.lifecycle.name``,
+        ``rollover_alias``); the names changed. A cluster without ILM raises
+        :class:`ConfigError` before anything is written."""
+        if self._layout is None:
+            raise ConfigError("this store was built without an index layout")
+        try:
+            self._es.ilm.get_status()
+        except ApiError as exc:
+            if exc.status_code not in (400, 404, 405, 410):
+                raise
+            raise ConfigError(
+                "this Elasticsearch has no index lifecycle management (ILM: x-pack-ilm, "
+                f"HTTP {exc.status_code} on _ilm/status); nothing was changed. Without ILM the "
+                "indexer rolls the alias over itself (NEWSMON_INDEX_ROLLOVER_*)"
+            ) from exc
+        lifecycle = {"lifecycle": {"name": name, "rollover_alias": self.alias}}
+        self._es.ilm.put_lifecycle(name=name, **policy)
+        changed = [f"policy {name}"]
+        for comp, body in self._layout.component_templates.items():
+            settings = body.get("template", {}).get("settings")
+            if settings is None:
+                continue
+            template = {**body["template"], "settings": {**settings, "index": lifecycle}}
+            self._es.cluster.put_component_template(name=comp, **{**body, "template": template})
+            changed.append(f"component template {comp}")
+        for index in sorted(self._es.indices.get_alias(name=self.alias).body):
+            self._es.indices.put_settings(index=index, settings={"index": lifecycle})
+            changed.append(f"index {index}")
+        return changed
+
     def drop(self) -> None:
         """Delete every index, template and alias of this store's layout (tests, benches,
         tearing down a namespace). Irreversible."""

@@ -137,3 +137,20 @@ def cli_matches_direct_queries(store: ElasticsearchStore, env: dict[str, str]) -
         (b["key"], b["doc_count"]) for b in a["sources"]["buckets"]]
     assert {x["name"] for x in got["top_actors"]} <= set(ACTORS)  # "Vladimir Putin", as written
     assert all(x["name"].startswith("Wire ") for x in got["top_sources"])
+
+
+def test_ilm_install_on_a_cluster_without_ilm_fails_clearly_and_changes_nothing(
+    es_store: ElasticsearchStore, env: dict[str, str], ns: str
+) -> None:
+    es_store.ensure_schema()
+    es = es_store.client
+    before = es.cluster.get_component_template(name=f"{ns}news-articles-settings").body
+    settings_before = es.indices.get_settings(index=f"{ns}news-articles-*").body
+    got = newsmon(env, "ilm", "install")
+    assert got.returncode == 2, got.stdout + got.stderr
+    assert "no index lifecycle management (ILM" in got.stderr and "nothing was changed" in (
+        got.stderr)
+    assert got.stdout == ""
+    assert es.cluster.get_component_template(name=f"{ns}news-articles-settings").body == before
+    assert es.indices.get_settings(index=f"{ns}news-articles-*").body == settings_before
+    assert newsmon(env, "index", "check").returncode == 0
