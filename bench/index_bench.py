@@ -1,13 +1,17 @@
 """Indexer throughput beside raw ``helpers.streaming_bulk`` of the same documents, same run.
 
-    .venv/bin/python bench/index_bench.py [--n 20000] [--batch 1000] [--rounds 2]
+    .venv/bin/python bench/index_bench.py [--n 20000] [--batch 1000] [--chunk 500] [--rounds 3]
         [--store http://127.0.0.1:9200]
 
-``stage``: ``IndexStage.handle`` over pre-built tagged-article records (decode, build the search
-document, alias lookup, create-only bulk, outcome classification) in batches of ``--batch``.
-``raw``: ``helpers.streaming_bulk`` of the very documents the stage wrote (pre-built), create
-into a fresh index of the same template. Each round uses fresh indices; the best round of each
-counts. The last line is one JSON object: both rates and ``ratio`` = stage / raw (target ≥ 0.9).
+``stage``: ``IndexStage.handle`` over pre-built tagged-article records (decode and validate,
+build and encode the search document, alias lookup, create-only bulk, outcome classification)
+in batches of ``--batch``. ``raw``: ``helpers.streaming_bulk`` of the very documents the stage
+writes (pre-built dicts), create into a fresh index of the same template. Like with like: same
+documents, same template and settings (refresh left to the index's 1 s interval in both), same
+``--chunk`` documents and byte limit per ``_bulk`` request, same client and Elasticsearch,
+fresh namespace per run; rounds alternate which goes first; the harness's inputs are
+``gc.freeze()``-ed so neither side pays for scanning them. The last line is one JSON object:
+best-round rates, ``ratio`` = stage / raw (target >= 0.9) and the per-round median ratio.
 """
 
 from __future__ import annotations
