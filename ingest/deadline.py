@@ -124,9 +124,44 @@ def http2_available() -> bool:
     return importlib.util.find_spec("h2") is not None
 
 
+class _PoolPerOrigin:
+    """One :class:`httpcore.ConnectionPool` per origin, made on first use.
+
+    httpcore's pool scans every connection it holds on each request (idle/expired checks, a
+    ``poll()`` per idle socket): with 25 hosts x 4 connections that scan cost more CPU than the
+    request itself. Politeness keeps a handful of connections per host, so a pool per origin
+    keeps the scan to those few."""
+
+    def __init__(self, make: Callable[[], httpcore.ConnectionPool]) -> None:
+        self._make = make
+        self._pools: dict[tuple[bytes, bytes, int | None], httpcore.ConnectionPool] = {}
+        self._lock = threading.Lock()
+
+    def handle_request(self, request: httpcore.Request) -> httpcore.Response:
+        url = request.url
+        key = (url.scheme, url.host, url.port)
+        pool = self._pools.get(key)
+        if pool is None:
+            with self._lock:
+                pool = self._pools.setdefault(key, self._make())
+        return pool.handle_request(request)
+
+    def close(self) -> None:
+        with self._lock:
+            pools, self._pools = list(self._pools.values()), {}
+        for pool in pools:
+            pool.close()
+
+    def __enter__(self) -> _PoolPerOrigin:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 class GuardedTransport(httpx.HTTPTransport):
-    """An httpx transport over one shared connection pool whose sockets obey the calling
-    thread's :func:`deadline` and whose connections pass ``guard``."""
+    """An httpx transport over keep-alive connection pools (one per origin) whose sockets obey
+    the calling thread's :func:`deadline` and whose connections pass ``guard``."""
 
     def __init__(
         self,
@@ -138,11 +173,16 @@ class GuardedTransport(httpx.HTTPTransport):
         clock: Clock = time.monotonic,
     ) -> None:
         # Deliberately not calling super().__init__: we only replace the pool it would build.
-        self._pool = httpcore.ConnectionPool(
-            ssl_context=ssl_context,
-            max_connections=max_connections,
-            max_keepalive_connections=max_connections,
-            keepalive_expiry=30.0,
-            http2=http2 and http2_available(),
-            network_backend=_GuardedBackend(guard, clock),
-        )
+        backend = _GuardedBackend(guard, clock)
+
+        def make() -> httpcore.ConnectionPool:
+            return httpcore.ConnectionPool(
+                ssl_context=ssl_context,
+                max_connections=max_connections,
+                max_keepalive_connections=max_connections,
+                keepalive_expiry=30.0,
+                http2=http2 and http2_available(),
+                network_backend=backend,
+            )
+
+        self._pool = _PoolPerOrigin(make)  # type: ignore[assignment]

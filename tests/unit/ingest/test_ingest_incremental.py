@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import pytest
 
-from ingest.incremental import reduce, split
+from ingest.incremental import _blocks, reduce, split
 from ingest.parse import parse_feed
 from newsmon.config import FeedConfig
 from tests.unit.ingest.feedserver import FEEDS_DIR, rss
@@ -61,3 +62,22 @@ def test_new_item_on_top_is_the_only_one_parsed() -> None:
 )
 def test_unusual_documents_are_not_cut(body: bytes) -> None:
     assert split(body) is None
+
+
+_LAZY_BLOCK = re.compile(rb"<(item|entry)(?=[\s>])[^>]*>.*?</\1\s*>", re.DOTALL)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        *(p.read_bytes() for p in sorted(FEEDS_DIR.iterdir()) if not p.name.endswith(".json")),
+        b"<rss><item>a</items></item ><item x='1'>b</item\n>tail</rss>",
+        b"<feed><entry>x</entry><item>y</item><entry>unclosed<entry>z</entry ></feed>",
+        b"<items><item>no end<itemx>q</itemx></rss>",
+        b"<item><item>nested</item></item>",
+        b"",
+    ],
+)
+def test_block_scan_finds_what_the_lazy_regex_finds(body: bytes) -> None:
+    expected = [(m.group(1), m.start(), m.end()) for m in _LAZY_BLOCK.finditer(body)]
+    assert _blocks(body) == expected
