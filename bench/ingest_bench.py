@@ -152,7 +152,7 @@ def newsmon_rounds(feed_urls: list[str], rounds: int, counter: Any) -> dict[str,
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(
             data_dir=Path(tmp), max_feed_bytes=2 * 1024 * 1024,
-            ingest=IngestSettings(workers=12, host_concurrency=4, host_spacing=0.0,
+            ingest=IngestSettings(workers=2, host_concurrency=4, host_spacing=0.0,
                                   full_text_min_chars=0),
         )
         feeds = [FeedConfig.model_validate({"url": u}) for u in feed_urls]
