@@ -69,6 +69,18 @@ def load_nlp(model: str = MODEL, exclude: Sequence[str] = EXCLUDE) -> Language:
     return nlp
 
 
+def load_vocab(model: str = MODEL) -> Language:
+    """``model`` without any component: its vocabulary, tokenizer and meta — what a process
+    needs that reads docs parsed by an :class:`~process.nlp_worker.NlpWorker` (~25 MB less
+    than the whole pipeline)."""
+    import spacy
+    from spacy.util import get_package_path, is_package, load_meta
+
+    path = get_package_path(model) if is_package(model) else Path(model)
+    meta = load_meta(path / "meta.json")
+    return spacy.load(model, exclude=list(meta.get("components") or meta.get("pipeline") or ()))
+
+
 class Tagger:
     """Tags articles with topics, actors and places. Stateless between calls; thread-unsafe
     only in the way spaCy pipelines are. With a ``worker`` (see :meth:`load`) ``nlp.pipe`` runs
@@ -100,14 +112,16 @@ class Tagger:
         ner_process: bool = False,
     ) -> Tagger:
         """``ner_process``: parse in a child process (:class:`~process.nlp_worker.NlpWorker`,
-        same model and components); :meth:`close` stops it."""
+        same model and components; ``nlp`` here is then only the model's vocabulary and
+        tokenizer); :meth:`close` stops it."""
         worker = None
         if ner_process:
             from .nlp_worker import NlpWorker
 
             worker = NlpWorker(model, exclude)
         try:
-            tagger = cls(load_nlp(model, exclude), topics=load_topics(topics_dir), worker=worker)
+            nlp = load_vocab(model) if worker is not None else load_nlp(model, exclude)
+            tagger = cls(nlp, topics=load_topics(topics_dir), worker=worker)
             if data_dir != DATA_DIR:
                 tagger.gazetteer = load_gazetteer(data_dir, tagger._tokenize)
         except BaseException:
