@@ -18,8 +18,10 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from ingest.fetch import Fetcher, Validators
+from ingest.parse import AUTHOR_MAX_CHARS
 from ingest.politeness import HostGate
 from ingest.ssrf import AddressGuard, address_guard
+from ingest.text import one_line
 from newsmon.config import FeedConfig, Settings
 from newsmon.schema import RawArticle
 
@@ -110,6 +112,8 @@ class FullText:
         if found is None or len(found.text) <= len(article.text):
             return article, "no_text", len(result.body)
         update: dict[str, Any] = {"text": found.text}
+        if article.author is None and found.author is not None:
+            update["author"] = one_line(found.author)[:AUTHOR_MAX_CHARS] or None
         if article.published is None and found.published is not None:
             update["published"] = min(found.published, now)
         return article.model_copy(update=update), "ok", len(result.body)

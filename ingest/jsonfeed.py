@@ -55,9 +55,20 @@ def _entry(item: dict[str, Any]) -> dict[str, Any]:
     if item.get("summary"):
         entry["summary"] = _str(item["summary"])
         entry["summary_detail"] = {"type": "text/plain"}
+    names = [_str(a.get("name")) for a in _authors(item) if isinstance(a, dict)]
+    if any(names):
+        entry["author"] = ", ".join(n for n in names if n)
     entry["published_parsed"] = _struct(item.get("date_published"))
     entry["updated_parsed"] = _struct(item.get("date_modified"))
     return entry
+
+
+def _authors(item: dict[str, Any]) -> list[Any]:
+    """JSON Feed 1.1 ``authors`` (a list), or 1.0's single ``author`` object."""
+    authors = item.get("authors")
+    if isinstance(authors, list):
+        return authors
+    return [item["author"]] if isinstance(item.get("author"), dict) else []
 
 
 def _str(value: Any) -> str:

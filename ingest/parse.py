@@ -179,7 +179,22 @@ def _article(entry: Any, ctx: _Context, warnings: list[str]) -> RawArticle | Non
         tags=ctx.feed.tags,
         published=published,
         fetched=ctx.now,
+        author=entry_author(entry),
     )
+
+
+AUTHOR_MAX_CHARS = 200
+
+
+def entry_author(entry: Any) -> str | None:
+    """The byline: Atom ``author/name`` or RSS ``author`` / ``dc:creator`` as feedparser reads
+    them (an RSS ``email (Name)`` gives the name), else every listed author's name."""
+    detail = entry.get("author_detail") or {}
+    name = detail.get("name") or entry.get("author") or ""
+    if not name:
+        name = ", ".join(a.get("name", "") for a in entry.get("authors", []) if a.get("name"))
+    text = one_line(plain_title(str(name), None))
+    return text[:AUTHOR_MAX_CHARS] or None
 
 
 def entry_url(entry: Any, base: str) -> str | None:

@@ -29,6 +29,7 @@ def search_document(article: TaggedArticle, *, ingested: datetime | None = None)
         "title": article.title,
         "text": article.text,
         "source": article.source,
+        "author": article.author,
         "feed": article.feed,
         "lang": article.lang,
         "country": article.country,

@@ -55,6 +55,7 @@ class RawArticle(_Message):
     tags: tuple[str, ...] = ()
     published: AwareDatetime | None = None
     fetched: AwareDatetime
+    author: str | None = None  # byline (feed's author / dc:creator, else the page's); additive
 
 
 class Topic(BaseModel):

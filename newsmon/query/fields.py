@@ -20,6 +20,8 @@ FIELDS: dict[str, str] = {
     "story_id": "exact",
     "source": "keyword",
     "source.raw": "exact",
+    "author": "keyword",
+    "author.raw": "exact",
     "feed": "keyword",
     "lang": "keyword",
     "country": "keyword",

@@ -81,6 +81,7 @@ def test_summary_item_gets_the_page_text_when_the_guard_is_lifted_for_the_test(
     lifted = FullText(summary_settings, HostGate(2, 0), guard=address_guard(strict=False))
     [article] = run(feed_server, summary_settings, lifted)
     assert "prisoner exchange" in article.text and len(article.text) > 500
+    assert article.author == "Jane Reporter"  # the feed item named none; the page does
     assert feed_server.hits("/article") == 1
     lifted.close()
 

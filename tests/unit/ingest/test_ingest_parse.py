@@ -137,3 +137,38 @@ def test_json_feed_entries() -> None:
 def test_json_that_is_not_a_json_feed_is_an_error(body: bytes) -> None:
     parsed = parse_feed(body, {"Content-Type": "application/json"}, FEED, NOW)
     assert parsed.error is ErrorKind.PARSE and parsed.bozo
+
+
+AUTHORED_RSS = b"""<?xml version="1.0"?><rss version="2.0"
+  xmlns:dc="http://purl.org/dc/elements/1.1/"><channel><title>t</title>
+<item><title>a</title><link>https://news.example.org/a</link>
+  <author>jane@example.org (Jane Doe)</author></item>
+<item><title>b</title><link>https://news.example.org/b</link><dc:creator>Olena
+  Kovalenko</dc:creator></item>
+<item><title>c</title><link>https://news.example.org/c</link></item>
+</channel></rss>"""
+
+AUTHORED_ATOM = b"""<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title><id>urn:x</id><updated>2025-06-01T00:00:00Z</updated>
+<entry><title>a</title><id>urn:a</id><link href="https://news.example.org/a"/>
+  <updated>2025-06-01T00:00:00Z</updated><author><name>Jan Kowalski</name>
+  <email>jan@example.org</email></author></entry></feed>"""
+
+AUTHORED_JSON = b"""{"version": "https://jsonfeed.org/version/1.1", "title": "t", "items": [
+  {"id": "1", "url": "https://news.example.org/a", "authors": [{"name": "Ann"}, {"name": "Bo"}]},
+  {"id": "2", "url": "https://news.example.org/b", "author": {"name": "Old Style"}},
+  {"id": "3", "url": "https://news.example.org/c", "authors": [{"url": "https://x"}]}]}"""
+
+
+@pytest.mark.parametrize(
+    ("body", "authors"),
+    [
+        (AUTHORED_RSS, ["Jane Doe", "Olena Kovalenko", None]),
+        (AUTHORED_ATOM, ["Jan Kowalski"]),
+        (AUTHORED_JSON, ["Ann, Bo", "Old Style", None]),
+    ],
+    ids=["rss-author-and-dc-creator", "atom", "json-feed"],
+)
+def test_author_is_carried(body: bytes, authors: list[str | None]) -> None:
+    parsed = parse_feed(body, {}, FEED, NOW)
+    assert [a.author for a in parsed.articles] == authors

@@ -38,6 +38,7 @@ def test_golden(path: Path) -> None:
         "first_title": first.title if first else None,
         "first_url": first.url if first else None,
         "first_published": first.published.isoformat() if first and first.published else None,
+        "first_author": first.author if first else None,
         "encoding": parsed.encoding,
         "version": parsed.version,
         "lang": parsed.language,
