@@ -115,7 +115,14 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     if not fetched.ok:
         print(f"fetch failed: {fetched.error}: {fetched.detail}", file=sys.stderr)
         return 1
-    parsed = parse_feed(fetched.body, fetched.headers, feed, now, final_url=fetched.final_url)
+    parsed = parse_feed(
+        fetched.body,
+        fetched.headers,
+        feed,
+        now,
+        final_url=fetched.final_url,
+        tracking=settings.ingest.tracking(),
+    )
     for warning in parsed.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     if parsed.error is not None:

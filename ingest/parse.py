@@ -25,7 +25,7 @@ from ingest.kinds import ErrorKind
 from ingest.schedule import feed_hint_seconds
 from ingest.text import html_to_text, one_line, plain_title
 from newsmon.config import FeedConfig
-from newsmon.schema import RawArticle, article_id
+from newsmon.schema import DEFAULT_TRACKING, RawArticle, Tracking, article_id
 
 log = logging.getLogger(__name__)
 
@@ -88,8 +88,10 @@ def parse_feed(
     feed: FeedConfig,
     now: datetime,
     final_url: str | None = None,
+    tracking: Tracking = DEFAULT_TRACKING,
 ) -> ParsedFeed:
-    """Parse one fetched document; ``now`` is when it was fetched (aware UTC)."""
+    """Parse one fetched document; ``now`` is when it was fetched (aware UTC); ``tracking``
+    names the query parameters left out of each article's id."""
     unsafe = entity_declaration(body)
     if unsafe:
         return ParsedFeed(error=ErrorKind.UNSAFE_XML, detail=unsafe)
@@ -101,10 +103,12 @@ def parse_feed(
         parsed: Any = parse_json_feed(body)
     else:
         parsed = feedparser.parse(body, response_headers=response_headers, sanitize_html=True)
-    return _build(parsed, feed, base, now)
+    return _build(parsed, feed, base, now, tracking)
 
 
-def _build(parsed: Any, feed: FeedConfig, base: str, now: datetime) -> ParsedFeed:
+def _build(
+    parsed: Any, feed: FeedConfig, base: str, now: datetime, tracking: Tracking
+) -> ParsedFeed:
     meta = parsed.get("feed", {})
     title = one_line(plain_title(meta.get("title", ""), meta.get("title_detail", {}).get("type")))
     language = _language(feed.language or meta.get("language"))
@@ -124,7 +128,9 @@ def _build(parsed: Any, feed: FeedConfig, base: str, now: datetime) -> ParsedFee
         detail = _bozo_message(parsed) if bozo else "not a feed (no RSS/Atom/RDF root)"
         return _with(result, warnings, error=ErrorKind.PARSE, detail=detail)
     source = feed.name or title or urlsplit(base).hostname or base
-    context = _Context(feed=feed, base=base, source=source, language=language, now=now)
+    context = _Context(
+        feed=feed, base=base, source=source, language=language, now=now, tracking=tracking
+    )
     articles: dict[str, RawArticle] = {}
     for entry in entries:
         article = _article(entry, context, warnings)
@@ -159,6 +165,7 @@ class _Context:
     source: str
     language: str | None
     now: datetime
+    tracking: Tracking
 
 
 def _article(entry: Any, ctx: _Context, warnings: list[str]) -> RawArticle | None:
@@ -168,7 +175,7 @@ def _article(entry: Any, ctx: _Context, warnings: list[str]) -> RawArticle | Non
         return None
     published = _published(entry, ctx.now, warnings)
     return RawArticle(
-        article_id=article_id(url),
+        article_id=article_id(url, ctx.tracking),
         url=url,
         title=plain_title(entry.get("title", ""), entry.get("title_detail", {}).get("type")),
         text=entry_text(entry),

@@ -120,6 +120,7 @@ class FeedPoller:
         self._rng = rng or random.Random()
         self._records = {str(f.url): self._state.get(str(f.url)) for f in self._feeds}
         self._digests: dict[str, frozenset[str]] = {}
+        self._tracking = tuning.tracking()
 
     @property
     def state(self) -> FeedState:
@@ -212,7 +213,12 @@ class FeedPoller:
         if parts is not None and known:
             body, _ = reduce(parts, known)
         parsed = parse_feed(
-            body, outcome.fetched.headers, outcome.feed, now, final_url=outcome.fetched.final_url
+            body,
+            outcome.fetched.headers,
+            outcome.feed,
+            now,
+            final_url=outcome.fetched.final_url,
+            tracking=self._tracking,
         )
         outcome.parsed, outcome.error, outcome.detail = parsed, parsed.error, parsed.detail
         outcome.listed = len(parts.blocks) if parts is not None else parsed.entries

@@ -29,6 +29,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from newsmon.errors import ConfigError
+from newsmon.schema import TRACKING_PARAMS, TRACKING_PREFIXES, Tracking
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -66,6 +67,18 @@ class IngestSettings(BaseModel):
     stale_factor: float = Field(
         default=8.0, gt=1, description="stale: no new item for this many times the interval"
     )
+    tracking_params: tuple[str, ...] = Field(
+        default=tuple(sorted(TRACKING_PARAMS)) + tuple(f"{p}*" for p in TRACKING_PREFIXES),
+        description="query parameters dropped from article URLs before hashing them into "
+        "article_id ('name', or 'prefix*'); changing them changes the ids of URLs that carry "
+        "them (such an article may be published once more)",
+    )
+    extra_tracking_params: tuple[str, ...] = Field(
+        default=(), description="added to tracking_params (e.g. '[\"cmpid\", \"ito\"]')"
+    )
+
+    def tracking(self) -> Tracking:
+        return Tracking.from_patterns((*self.tracking_params, *self.extra_tracking_params))
 
 
 class Settings(BaseSettings):

@@ -8,6 +8,7 @@ key and the Elasticsearch ``_id``, which makes redelivery and re-indexing idempo
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Literal, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -134,7 +135,33 @@ def encode(message: BaseModel) -> bytes:
     return message.model_dump_json(exclude_none=True).encode()
 
 
-def canonical_url(url: str) -> str:
+class Tracking(BaseModel):
+    """Which query parameters only track the reader: exact names and name prefixes, matched
+    case-insensitively (``IngestSettings.tracking()`` builds one from the settings)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    names: frozenset[str] = TRACKING_PARAMS
+    prefixes: tuple[str, ...] = TRACKING_PREFIXES
+
+    @classmethod
+    def from_patterns(cls, patterns: Iterable[str]) -> Tracking:
+        """``fbclid`` is a name, ``utm_*`` a prefix."""
+        cleaned = [p.strip().lower() for p in patterns if p.strip()]
+        return cls(
+            names=frozenset(p for p in cleaned if not p.endswith("*")),
+            prefixes=tuple(sorted({p[:-1] for p in cleaned if p.endswith("*") and p[:-1]})),
+        )
+
+    def drops(self, name: str) -> bool:
+        key = name.lower()
+        return key in self.names or key.startswith(self.prefixes)
+
+
+DEFAULT_TRACKING = Tracking()
+
+
+def canonical_url(url: str, tracking: Tracking = DEFAULT_TRACKING) -> str:
     """The URL that identifies an article: lower-case scheme and host, no default port, no
     fragment, no tracking parameters; remaining query parameters keep their order."""
     parts = urlsplit(url.strip())
@@ -146,12 +173,12 @@ def canonical_url(url: str) -> str:
         [
             (k, v)
             for k, v in parse_qsl(parts.query, keep_blank_values=True)
-            if k.lower() not in TRACKING_PARAMS and not k.lower().startswith(TRACKING_PREFIXES)
+            if not tracking.drops(k)
         ]
     )
     return urlunsplit((scheme, host, parts.path or "/", query, ""))
 
 
-def article_id(url: str) -> str:
+def article_id(url: str, tracking: Tracking = DEFAULT_TRACKING) -> str:
     """Stable id of an article: 32 hex digits of the SHA-256 of its canonical URL."""
-    return hashlib.sha256(canonical_url(url).encode()).hexdigest()[:32]
+    return hashlib.sha256(canonical_url(url, tracking).encode()).hexdigest()[:32]
