@@ -9,16 +9,19 @@ the body. The limit is read per operation, so pooled connections serve any later
 
 The guard (:func:`ingest.ssrf.address_guard`) resolves the host when a connection is opened and
 the transport connects to the checked address itself: every redirect hop is checked and DNS
-rebinding cannot swap an address in between check and connect.
+rebinding cannot swap an address in between check and connect. The lookup itself (guarded or
+not) is bounded by the same deadline: a resolver that hangs costs the fetch a timeout, no more.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import ipaddress
+import queue
 import ssl
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -26,7 +29,7 @@ import httpcore
 import httpx
 from httpcore._backends.sync import SyncBackend
 
-from ingest.ssrf import AddressGuard, ResolveError
+from ingest.ssrf import AddressGuard, ResolveError, resolve
 
 Clock = Callable[[], float]  # monotonic seconds
 
@@ -95,10 +98,8 @@ class _GuardedBackend(httpcore.NetworkBackend):
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore.NetworkStream:
         left = _bounded(timeout, self._clock)
-        try:
-            addresses = self._guard(host, port) if self._guard else (host,)
-        except ResolveError as exc:
-            raise httpcore.ConnectError(str(exc)) from exc
+        addresses = self._lookup(host, port, left)
+        left = _bounded(timeout, self._clock)
         failure: Exception = httpcore.ConnectError(f"no address for {host}")
         for address in addresses:
             try:
@@ -111,6 +112,31 @@ class _GuardedBackend(httpcore.NetworkBackend):
             return _DeadlineStream(stream, self._clock)
         raise failure
 
+    def _lookup(self, host: str, port: int, limit: float | None) -> Sequence[str]:
+        """The guard's (or the resolver's) addresses for ``host``, waited for at most
+        ``limit`` seconds. ``getaddrinfo`` takes no timeout, so it runs on its own daemon
+        thread; one that outlives the deadline finishes there unobserved (and never holds up
+        the process's exit)."""
+        check = self._guard or _plain_lookup
+        box: queue.SimpleQueue[tuple[bool, Any]] = queue.SimpleQueue()
+
+        def run() -> None:
+            try:
+                box.put((True, check(host, port)))
+            except Exception as exc:  # handed to the waiting fetch
+                box.put((False, exc))
+
+        threading.Thread(target=run, name="ingest-resolve", daemon=True).start()
+        try:
+            ok, value = box.get(timeout=limit)
+        except queue.Empty:
+            raise httpcore.ConnectTimeout(f"resolving {host} took over {limit:.1f} s") from None
+        if ok:
+            return value  # type: ignore[no-any-return]
+        if isinstance(value, ResolveError):
+            raise httpcore.ConnectError(str(value)) from value
+        raise value
+
     def connect_unix_socket(
         self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
     ) -> httpcore.NetworkStream:
@@ -118,6 +144,14 @@ class _GuardedBackend(httpcore.NetworkBackend):
 
     def sleep(self, seconds: float) -> None:
         time.sleep(seconds)
+
+
+def _plain_lookup(host: str, port: int) -> tuple[str, ...]:
+    name = host.strip("[]")
+    try:
+        return (str(ipaddress.ip_address(name)),)
+    except ValueError:
+        return tuple(resolve(name, port))
 
 
 def http2_available() -> bool:

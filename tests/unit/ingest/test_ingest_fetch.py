@@ -19,6 +19,7 @@ from ingest.fetch import (
     retry_after_seconds,
 )
 from ingest.kinds import ErrorKind
+from ingest.ssrf import ResolveError, address_guard
 from newsmon.config import Settings
 from tests.unit.ingest.feedserver import FeedServer, drip, redirect, static, with_etag
 
@@ -194,3 +195,34 @@ def test_brotli_decoded_when_available(feed_server: FeedServer, settings: Settin
 def test_malformed_location_is_a_bad_redirect(feed_server: FeedServer, settings: Settings) -> None:
     feed_server.routes["/f"] = redirect("http://[broken/")
     assert fetch(feed_server, settings, "/f").error is ErrorKind.BAD_REDIRECT
+
+
+def test_slow_resolver_cannot_outlast_the_fetch_deadline(settings: Settings) -> None:
+    """getaddrinfo takes no timeout: the lookup runs under the fetch's wall-clock deadline."""
+    calls: list[str] = []
+
+    def slow_resolver(host: str, port: int) -> list[str]:
+        calls.append(host)
+        time.sleep(5.0)
+        return ["127.0.0.1"]
+
+    quick = settings.model_copy(update={"fetch_timeout": 0.5})
+    fetcher = Fetcher(quick, guard=address_guard(strict=False, resolver=slow_resolver))
+    started = time.monotonic()
+    result = fetcher.fetch("http://slow-dns.example:8080/feed.xml", Validators(), NOW)
+    elapsed = time.monotonic() - started
+    fetcher.close()
+    assert calls == ["slow-dns.example"]
+    assert result.error == ErrorKind.TIMEOUT, result.detail
+    assert "resolving slow-dns.example" in result.detail
+    assert elapsed < 1.5
+
+
+def test_resolver_failure_is_a_connection_error(settings: Settings) -> None:
+    def no_such_host(host: str, port: int) -> list[str]:
+        raise ResolveError(f"cannot resolve {host!r}")
+
+    fetcher = Fetcher(settings, guard=address_guard(strict=False, resolver=no_such_host))
+    result = fetcher.fetch("http://nowhere.example/feed.xml", Validators(), NOW)
+    fetcher.close()
+    assert result.error == ErrorKind.CONNECTION and "cannot resolve" in result.detail
