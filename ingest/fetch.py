@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from pathlib import Path
 from typing import Literal
 from urllib.parse import urljoin, urlsplit
 
@@ -61,6 +63,7 @@ class FetchResult:
     detail: str = ""
     retry_after: float | None = None
     body_hash: str | None = None
+    http_version: str | None = None  # of the final response: "HTTP/1.1", "HTTP/2"
 
     @property
     def ok(self) -> bool:
@@ -124,6 +127,14 @@ def classify_status(status: int) -> ErrorKind | None:
     return ErrorKind.PROTOCOL
 
 
+def ssl_context(ca_bundle: Path | None = None) -> ssl.SSLContext:
+    """httpx's verifying context (certifi's CAs), plus the CAs in ``ca_bundle`` if given."""
+    context = httpx.create_ssl_context()
+    if ca_bundle is not None:
+        context.load_verify_locations(cafile=str(ca_bundle))
+    return context
+
+
 class Fetcher:
     """Fetches with the limits from :class:`Settings`; one instance (one keep-alive pool)
     serves all threads. ``guard`` checks every address connected to (see
@@ -146,7 +157,7 @@ class Fetcher:
         tuning = settings.ingest
         self._max_redirects = tuning.max_redirects if max_redirects is None else max_redirects
         self._transport = GuardedTransport(
-            httpx.create_ssl_context(), guard, http2=tuning.http2,
+            ssl_context(tuning.ca_bundle), guard, http2=tuning.http2,
             max_connections=max(8, tuning.workers * tuning.host_concurrency),
         )
         self._headers = httpx.Headers(
@@ -218,7 +229,9 @@ class Fetcher:
         now: datetime,
     ) -> FetchResult:
         status, headers = response.status_code, dict(response.headers)
-        base = FetchResult(url, final_url, status, headers, moved_to=moved)
+        base = FetchResult(
+            url, final_url, status, headers, moved_to=moved, http_version=response.http_version
+        )
         error = classify_status(status)
         if error is not None:
             wait = retry_after_seconds(headers.get("retry-after"), now)

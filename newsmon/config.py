@@ -58,6 +58,11 @@ class IngestSettings(BaseModel):
     )
     max_redirects: int = Field(default=5, ge=0, description="redirect hops followed per fetch")
     http2: bool = Field(default=True, description="offer HTTP/2 (ALPN) to TLS servers")
+    ca_bundle: Path | None = Field(
+        default=None,
+        description="PEM file of extra CA certificates trusted for feeds and article pages "
+        "(an internal CA), in addition to the default ones; certificates are always verified",
+    )
     full_text_min_chars: int = Field(
         default=400, ge=0, description="items with less text are summaries (full text fetched)"
     )
