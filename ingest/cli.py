@@ -3,7 +3,8 @@
 ``import FILE.opml`` and ``add URL`` append to the feeds file (``--feeds`` / NEWSMON_FEEDS),
 skipping URLs already there; ``export`` writes OPML to stdout; ``check URL`` fetches and parses
 one feed and prints what would be published (no state, no bus); ``status`` shows each feed's
-record (last success, last error, failures, items seen, next poll, stale, gone, moved).
+record (last success, last error, failures, items seen, next poll, stale, gone, moved,
+resumed); ``resume URL`` polls a gone (410) or backed-off feed again.
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ FEEDS_HELP = "YAML list of feeds (env NEWSMON_FEEDS)"
 
 
 def register(sub: Any) -> None:
-    feeds = sub.add_parser("feeds", help="manage feeds: import/export OPML, add, check, status")
+    feeds = sub.add_parser(
+        "feeds", help="manage feeds: import/export OPML, add, check, status, resume"
+    )
     actions = feeds.add_subparsers(dest="feeds_command", required=True)
     p = actions.add_parser("import", help="merge the feeds of an OPML file into the feeds file")
     p.add_argument("opml", type=Path, help="OPML file")
@@ -46,6 +49,11 @@ def register(sub: Any) -> None:
     p.add_argument("url")
     p.add_argument("--json", action="store_true", help="one JSON article per line")
     p.set_defaults(handler=cmd_check)
+    p = actions.add_parser(
+        "resume", help="poll a gone (410) or backed-off feed again: clears gone and failures"
+    )
+    p.add_argument("url", help="the feed's URL as configured (or the URL it moved to)")
+    p.set_defaults(handler=cmd_resume)
     p = actions.add_parser("status", help="per feed: last success/error, failures, next poll")
     p.add_argument("--json", action="store_true", help="a JSON list")
     _feeds_flag(p)
@@ -154,10 +162,41 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
         print(f"  last success: {row['last_success'] or 'never'}   next poll: "
               f"{row['next_poll'] or ('never (gone)' if row['gone'] else 'now')}   "
               f"items seen: {row['items_seen']}   interval: {row['interval']:.0f}s")
+        if row["resumed"]:
+            print(f"  resumed by operator: {row['resumed']}")
         if row["last_error"]:
             print(f"  last error: {row['error_kind']}: {row['last_error']} "
                   f"({row['failures']} consecutive failures)")
     return 0
+
+
+def cmd_resume(args: argparse.Namespace, settings: Settings) -> int:
+    """Clear ``gone`` and the failure back-off of one feed; a running poller picks it up on its
+    next round (within a minute), a stopped one when it starts."""
+    from ingest.state import STATE_FILE, FeedState
+
+    path = settings.data_dir / STATE_FILE
+    if not path.exists():
+        raise ConfigError(f"no poller state in {settings.data_dir}: nothing to resume")
+    state = FeedState(path)
+    try:
+        url = _stored_url(state, args.url)
+        record = state.resume(url, datetime.now(UTC)) if url else None
+    finally:
+        state.close()
+    if record is None:
+        raise ConfigError(f"{args.url} was never polled (see: newsmon feeds status)")
+    print(f"resumed {record.url}: due now, failures reset (last error kept: "
+          f"{record.error_kind or 'none'})")
+    return 0
+
+
+def _stored_url(state: Any, url: str) -> str | None:
+    """The state's key for ``url``: itself, or the configured URL of a feed that moved there."""
+    for record in state.records():
+        if url in (record.url, record.moved_to):
+            return str(record.url)
+    return None
 
 
 def status_rows(settings: Settings, now: datetime) -> list[dict[str, Any]]:
@@ -187,6 +226,7 @@ def status_rows(settings: Settings, now: datetime) -> list[dict[str, Any]]:
             "last_new_item": _iso(record.last_new), "gone": record.gone,
             "stale": is_stale(record, base, settings.ingest.stale_factor, now),
             "warning": record.warning, "http_status": record.last_status,
+            "resumed": _iso(record.resumed),
         })
     return rows
 

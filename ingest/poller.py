@@ -121,6 +121,9 @@ class FeedPoller:
         self._records = {str(f.url): self._state.get(str(f.url)) for f in self._feeds}
         self._digests: dict[str, frozenset[str]] = {}
         self._tracking = tuning.tracking()
+        self._resumed_mark = max(
+            (r.resumed for r in self._records.values() if r.resumed is not None), default=None
+        )
 
     @property
     def state(self) -> FeedState:
@@ -129,10 +132,12 @@ class FeedPoller:
     def poll_due(self, now: datetime) -> PollReport:
         """Poll every feed whose next poll time is ≤ ``now``. Raises :class:`TransientError`
         if the bus did not acknowledge; the unpublished articles stay unseen."""
+        self._pick_up_resumed()
         return self._round([f for f in self._feeds if self._due(f, now)], now)
 
     def poll_all(self, now: datetime) -> PollReport:
         """Poll every feed once, due or not (``--once``); gone feeds are skipped."""
+        self._pick_up_resumed()
         return self._round([f for f in self._feeds if not self._record(f).gone], now)
 
     def next_due(self) -> datetime:
@@ -141,6 +146,16 @@ class FeedPoller:
         if any(r.next_poll is None for r in live):
             return datetime.fromtimestamp(0, UTC)
         return min((r.next_poll for r in live if r.next_poll is not None), default=NEVER)
+
+    def _pick_up_resumed(self) -> None:
+        """Adopt the records an operator resumed (``newsmon feeds resume``) since we looked:
+        a gone feed is polled again, a backed-off one is due now with its failures reset."""
+        for record in self._state.resumed_after(self._resumed_mark):
+            if record.url in self._records:
+                self._records[record.url] = record
+                log.info("feed resumed by operator feed=%s", redact_url(record.url))
+            if record.resumed is not None:
+                self._resumed_mark = max(self._resumed_mark or record.resumed, record.resumed)
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)

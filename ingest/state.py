@@ -35,7 +35,8 @@ CREATE TABLE IF NOT EXISTS feeds (
     interval REAL,
     history TEXT,
     last_new TEXT,
-    gone INTEGER NOT NULL DEFAULT 0
+    gone INTEGER NOT NULL DEFAULT 0,
+    resumed TEXT
 );
 CREATE TABLE IF NOT EXISTS seen (
     article_id TEXT PRIMARY KEY,
@@ -67,13 +68,14 @@ class FeedRecord:
     history: str | None = None  # recent polls, oldest first: "new/listed new/listed ..."
     last_new: datetime | None = None  # when a poll last found a new item
     gone: bool = False  # HTTP 410: no longer polled
+    resumed: datetime | None = None  # when an operator last resumed it (feeds resume)
 
 
 _COLUMNS = tuple(f.name for f in fields(FeedRecord))
-_TIMES = frozenset({"last_polled", "last_success", "next_poll", "last_new"})
+_TIMES = frozenset({"last_polled", "last_success", "next_poll", "last_new", "resumed"})
 _ADDED_COLUMNS = {
     "interval": "REAL", "history": "TEXT", "last_new": "TEXT",
-    "gone": "INTEGER NOT NULL DEFAULT 0",
+    "gone": "INTEGER NOT NULL DEFAULT 0", "resumed": "TEXT",
 }
 
 
@@ -150,6 +152,29 @@ class FeedState:
                 self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
+
+    def resume(self, url: str, now: datetime) -> FeedRecord | None:
+        """An operator's reset of ``url``: not gone, no failures, due now (``resumed`` = now,
+        which a running poller picks up). None if the feed was never polled."""
+        with self._lock:
+            cursor = self._db.execute(
+                "UPDATE feeds SET gone = 0, consecutive_failures = 0, next_poll = NULL, "
+                "resumed = ? WHERE url = ?",
+                (now.astimezone(UTC).isoformat(), url),
+            )
+        return self.get(url) if cursor.rowcount else None
+
+    def resumed_after(self, since: datetime | None) -> list[FeedRecord]:
+        """Records resumed after ``since`` (all resumed ones when None)."""
+        stamp = since.astimezone(UTC).isoformat() if since else ""
+        with self._lock:
+            urls = [
+                r[0]
+                for r in self._db.execute(
+                    "SELECT url FROM feeds WHERE resumed IS NOT NULL AND resumed > ?", (stamp,)
+                )
+            ]
+        return [self.get(url) for url in urls]
 
     def unseen(self, article_ids: Iterable[str]) -> set[str]:
         """The ids among ``article_ids`` that were never marked seen."""

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 import random
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from ingest.feedsfile import read_opml
 from ingest.poller import FeedPoller
-from ingest.state import STATE_FILE
+from ingest.state import STATE_FILE, FeedState
 from newsmon.bus import MemoryBus
 from newsmon.cli import main
 from newsmon.config import IngestSettings, Settings, load_feeds
@@ -123,3 +123,64 @@ def test_status_shows_records(
     assert main(["feeds", "status"]) == 0
     text = capsys.readouterr().out
     assert "[gone, failing]" in text and "never (gone)" in text
+
+
+def test_resume_brings_back_a_gone_feed_even_into_a_running_poller(
+    env: Path, tmp_path: Path, feed_server: FeedServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    feed_server.routes["/gone"] = static(b"", 410)
+    gone_url = feed_server.url("/gone")
+    env.write_text(f"- url: {gone_url}\n  name: Back\n")
+    settings = Settings(
+        data_dir=tmp_path / "data", ingest=IngestSettings(host_spacing=0, full_text_min_chars=0)
+    )
+    bus = MemoryBus()
+    poller = FeedPoller(load_feeds(env), bus, tmp_path / "data" / STATE_FILE, settings,
+                        rng=random.Random(1))
+    now = datetime.now(UTC)
+    poller.poll_all(now)
+    assert poller.poll_due(now + timedelta(days=1)).feeds == ()  # gone: never polled again
+    feed_server.routes["/gone"] = static(rss([("Back again", "https://example.org/back")]))
+
+    assert main(["feeds", "resume", gone_url]) == 0
+    assert "resumed" in capsys.readouterr().out
+    assert main(["feeds", "status", "--json"]) == 0
+    [row] = json.loads(capsys.readouterr().out)
+    assert (row["gone"], row["failures"], row["next_poll"]) == (False, 0, None)
+    assert row["resumed"] and row["error_kind"] == "gone"  # what happened stays visible
+
+    [report] = poller.poll_due(now + timedelta(seconds=1)).feeds  # the same, running poller
+    poller.close()
+    assert (report.status, report.new_items) == ("ok", 1)
+    assert main(["feeds", "status"]) == 0
+    assert "[ok]" in (out := capsys.readouterr().out) and "resumed by operator" in out
+
+
+def test_resume_resets_the_failure_backoff(
+    env: Path, tmp_path: Path, feed_server: FeedServer
+) -> None:
+    feed_server.routes["/down"] = static(b"", 503)
+    url = feed_server.url("/down")
+    env.write_text(f"- url: {url}\n")
+    settings = Settings(
+        data_dir=tmp_path / "data", ingest=IngestSettings(host_spacing=0, full_text_min_chars=0)
+    )
+    state = tmp_path / "data" / STATE_FILE
+    poller = FeedPoller(load_feeds(env), MemoryBus(), state, settings, rng=random.Random(1))
+    now = datetime.now(UTC)
+    for _ in range(3):
+        poller.poll_all(now)
+    poller.close()
+    before = FeedState(state)
+    assert before.get(url).consecutive_failures == 3
+    before.close()
+    assert main(["feeds", "resume", url]) == 0
+    after = FeedState(state)
+    record = after.get(url)
+    after.close()
+    assert (record.consecutive_failures, record.next_poll, record.gone) == (0, None, False)
+
+
+def test_resume_of_an_unknown_feed_is_a_clear_error(env: Path, tmp_path: Path) -> None:
+    FeedState(tmp_path / "data" / STATE_FILE).close()
+    assert main(["feeds", "resume", "https://never.example/feed"]) != 0
