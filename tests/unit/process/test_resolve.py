@@ -21,7 +21,9 @@ def cand(
 ) -> Candidate:
     tokens = tuple(text.split())
     hits = tuple(gaz.lookup(text)) if not label else ()
-    return Candidate(tokens=tokens, label=label, start=int(kw.pop("start", 0)), role=role,
+    start = kw.pop("start", 0)
+    assert isinstance(start, int)
+    return Candidate(tokens=tokens, label=label, start=start, role=role,
                      hits=hits, **kw)  # type: ignore[arg-type]
 
 

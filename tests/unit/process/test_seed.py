@@ -26,7 +26,8 @@ def tags(model_tagger) -> Tags:  # type: ignore[no-untyped-def]
     assert found, f"seed article not found in any of {CANDIDATES}"
     path = found[0]
     title, _, body = path.read_text(encoding="utf-8").partition("\n")
-    return model_tagger.tag_batch([(title, body)])[0]
+    found_tags: Tags = model_tagger.tag_batch([(title, body)])[0]
+    return found_tags
 
 
 def test_topic_is_peace_talks_with_evidence(tags: Tags) -> None:
