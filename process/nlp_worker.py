@@ -94,7 +94,16 @@ class NlpWorker:
     """A child process running ``nlp.pipe`` on the tagger's model (``process.tagger.load_nlp``
     with the same name and excluded components). One request at a time."""
 
-    def __init__(self, model: str, exclude: Sequence[str], *, timeout: float = START_TIMEOUT):
+    def __init__(
+        self,
+        model: str,
+        exclude: Sequence[str],
+        *,
+        wait: bool = True,
+        timeout: float = START_TIMEOUT,
+    ) -> None:
+        """Start the worker; with ``wait`` return once its model is loaded, otherwise call
+        :meth:`wait_ready` (load something else meanwhile)."""
         parent, child = socket.socketpair()
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         # the worker parses on one core: keep numeric libraries from spreading over both
@@ -118,17 +127,29 @@ class NlpWorker:
         self._conn = Connection(parent.detach())
         self._seq = 0
         self._pending: tuple[int, int] | None = None  # (seq, texts) not yet read back
+        self._model = model
+        self.pid = self._proc.pid
+        self.ready = False
+        if wait:
+            self.wait_ready(timeout)
+
+    def wait_ready(self, timeout: float = START_TIMEOUT) -> None:
+        """Block until the worker has loaded its model (NlpWorkerError if it died or took
+        longer than ``timeout`` seconds)."""
+        if self.ready:
+            return
         if not self._conn.poll(timeout):
-            self.close()
+            self.close(timeout=0)
             raise NlpWorkerError(f"nlp worker did not start within {timeout:.0f}s")
-        kind, pid = self._recv()
+        kind, _ = self._recv()
         if kind != "ready":
             raise NlpWorkerError(f"nlp worker: unexpected first message {kind!r}")
-        self.pid: int = pid
-        log.info("nlp worker pid=%d model=%s", pid, model)
+        self.ready = True
+        log.info("nlp worker pid=%d model=%s ready", self.pid, self._model)
 
     def submit(self, texts: Sequence[str], batch_size: int) -> int:
         """Send ``texts`` to be parsed; returns the request's number for :meth:`docs`."""
+        self.wait_ready()
         if self._pending is not None:
             self._drain()
         self._seq += 1

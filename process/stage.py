@@ -1,9 +1,10 @@
 """The tagging service: raw articles in, tagged articles out (``newsmon process``).
 
-Per batch: decode (a :class:`SchemaError` dead-letters the record), assign story ids
-(:mod:`process.story`; saved before anything is published, so a redelivered article keeps its
-story), tag the content the cache has not seen (:mod:`process.cache`), publish each
-:class:`TaggedArticle` keyed by ``article_id``.
+Per batch: decode (a :class:`SchemaError` dead-letters the record), start tagging the content
+the cache has not seen (:mod:`process.cache`; with the service's NLP worker it is parsed in
+another process from here on), assign story ids (:mod:`process.story`; saved before anything
+is published, so a redelivered article keeps its story), collect the tags, publish each
+:class:`TaggedArticle` keyed by ``article_id``. The runtime commits after the flush.
 """
 
 from __future__ import annotations

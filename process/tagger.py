@@ -118,12 +118,14 @@ class Tagger:
         if ner_process:
             from .nlp_worker import NlpWorker
 
-            worker = NlpWorker(model, exclude)
+            worker = NlpWorker(model, exclude, wait=False)  # loads its model meanwhile
         try:
             nlp = load_vocab(model) if worker is not None else load_nlp(model, exclude)
             tagger = cls(nlp, topics=load_topics(topics_dir), worker=worker)
             if data_dir != DATA_DIR:
                 tagger.gazetteer = load_gazetteer(data_dir, tagger._tokenize)
+            if worker is not None:
+                worker.wait_ready()
         except BaseException:
             if worker is not None:
                 worker.close()
