@@ -34,9 +34,9 @@ from pathlib import Path
 from ingest import metrics
 from ingest.fetch import Fetcher, FetchResult, Validators
 from ingest.fulltext import FullText, needs_full_text
-from ingest.incremental import reduce, split
 from ingest.kinds import ErrorKind
-from ingest.parse import ParsedFeed, parse_feed
+from ingest.parse import ParsedFeed
+from ingest.parsing import Parser
 from ingest.politeness import HostGate, host_key
 from ingest.records import Plan, Polled, after_poll, is_stale
 from ingest.report import FeedReport, PollReport, log_report, redact_url
@@ -121,6 +121,7 @@ class FeedPoller:
         self._records = {str(f.url): self._state.get(str(f.url)) for f in self._feeds}
         self._digests: dict[str, frozenset[str]] = {}
         self._tracking = tuning.tracking()
+        self._parser = Parser(tuning.parse_processes)
         self._resumed_mark = max(
             (r.resumed for r in self._records.values() if r.resumed is not None), default=None
         )
@@ -159,6 +160,7 @@ class FeedPoller:
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
+        self._parser.close()
         for owned in self._owned:
             owned.close()
         if self._owns_state:
@@ -222,22 +224,20 @@ class FeedPoller:
             outcome.error, outcome.detail = fetched.error, fetched.detail
 
     def _parse(self, outcome: _Outcome, now: datetime) -> None:
-        assert outcome.fetched is not None
-        body, parts = outcome.fetched.body, split(outcome.fetched.body)
-        known = self._digests.get(outcome.url)
-        if parts is not None and known:
-            body, _ = reduce(parts, known)
-        parsed = parse_feed(
-            body,
-            outcome.fetched.headers,
+        fetched = outcome.fetched
+        assert fetched is not None
+        changed = self._parser.parse(
+            fetched.body,
+            fetched.headers,
             outcome.feed,
             now,
-            final_url=outcome.fetched.final_url,
-            tracking=self._tracking,
+            fetched.final_url,
+            self._digests.get(outcome.url),
+            self._tracking,
         )
+        parsed = changed.parsed
         outcome.parsed, outcome.error, outcome.detail = parsed, parsed.error, parsed.detail
-        outcome.listed = len(parts.blocks) if parts is not None else parsed.entries
-        outcome.digests = parts.digests() if parts is not None else None
+        outcome.listed, outcome.digests = changed.listed, changed.digests
 
     def _keep_unseen(self, outcome: _Outcome, now: datetime) -> None:
         assert outcome.parsed is not None

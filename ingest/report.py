@@ -58,6 +58,12 @@ def redact_url(url: str) -> str:
 
 
 def log_report(report: FeedReport) -> None:
+    """Failures at WARNING, polls with news at INFO, unchanged feeds (304 / same body) at
+    DEBUG: most polls change nothing, and a line each would drown the log."""
+    if report.error is None:
+        level = logging.DEBUG if report.status == "not_modified" else logging.INFO
+        if not log.isEnabledFor(level):
+            return
     url = redact_url(report.url)
     if report.error is not None:
         log.warning(
@@ -66,7 +72,8 @@ def log_report(report: FeedReport) -> None:
             " gone=true (polling stopped)" if report.gone else "",
         )
     else:
-        log.info(
+        log.log(
+            level,
             "feed polled feed=%s status=%s new=%d entries=%d warnings=%d next_poll=%s",
             url, report.status, report.new_items, report.entries, len(report.warnings),
             _iso(report.next_poll),

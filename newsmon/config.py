@@ -58,6 +58,12 @@ class IngestSettings(BaseModel):
     )
     max_redirects: int = Field(default=5, ge=0, description="redirect hops followed per fetch")
     http2: bool = Field(default=True, description="offer HTTP/2 (ALPN) to TLS servers")
+    parse_processes: int = Field(
+        default=0,
+        ge=0,
+        description="worker processes that parse changed feeds (feedparser holds the GIL; "
+        "1+ puts parsing on another core); 0: parse in the fetching threads",
+    )
     ca_bundle: Path | None = Field(
         default=None,
         description="PEM file of extra CA certificates trusted for feeds and article pages "

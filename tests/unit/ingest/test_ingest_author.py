@@ -40,7 +40,9 @@ def test_no_author_no_field_and_old_messages_still_decode() -> None:
 def test_author_is_mapped_and_queryable_like_source() -> None:
     properties = json.loads(MAPPING.read_text("utf-8"))["template"]["mappings"]["properties"]
     assert properties["author"] == {
-        "type": "keyword", "normalizer": "lc", "fields": {"raw": {"type": "keyword"}}
+        "type": "keyword",
+        "normalizer": "lc",
+        "fields": {"raw": {"type": "keyword"}},
     }
     doc = search_document(tagged("Olena Kovalenko"))
     assert compile_query('author:"olena kovalenko"').matches(doc)

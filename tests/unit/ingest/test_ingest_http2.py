@@ -69,8 +69,12 @@ class H2FeedServer:
             return
         conn.send_headers(
             sid,
-            [(":status", "200"), ("content-type", "application/rss+xml"),
-             ("content-length", str(len(BODY))), ("etag", ETAG)],
+            [
+                (":status", "200"),
+                ("content-type", "application/rss+xml"),
+                ("content-length", str(len(BODY))),
+                ("etag", ETAG),
+            ],
         )
         conn.send_data(sid, BODY, end_stream=True)
 
