@@ -41,8 +41,12 @@ def register(sub: Any) -> None:
     p.add_argument("--language")
     p.add_argument("--country")
     p.add_argument("--interval", type=float, help="seconds between polls")
-    p.add_argument("--full-text", action=argparse.BooleanOptionalAction, default=None,
-                   help="fetch article pages (default: only for summary items)")
+    p.add_argument(
+        "--full-text",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="fetch article pages (default: only for summary items)",
+    )
     _feeds_flag(p)
     p.set_defaults(handler=cmd_add)
     p = actions.add_parser("check", help="fetch + parse one feed, print what would be published")
@@ -95,9 +99,15 @@ def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
 
     from ingest.feedsfile import merge_into
 
-    entry = {"url": args.url, "name": args.name, "tags": tuple(args.tag),
-             "language": args.language, "country": args.country, "interval": args.interval,
-             "full_text": args.full_text}
+    entry = {
+        "url": args.url,
+        "name": args.name,
+        "tags": tuple(args.tag),
+        "language": args.language,
+        "country": args.country,
+        "interval": args.interval,
+        "full_text": args.full_text,
+    }
     try:
         feed = FeedConfig.model_validate({k: v for k, v in entry.items() if v not in (None, ())})
     except ValidationError as exc:
@@ -141,8 +151,10 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
             print(encode(article).decode())
         return 0
     moved = f" (moved permanently to {fetched.moved_to})" if fetched.moved_to else ""
-    print(f"{parsed.title or feed.url}: HTTP {fetched.status}{moved}, {parsed.version}, "
-          f"{parsed.encoding}, {len(fetched.body)} bytes, {len(parsed.articles)} articles")
+    print(
+        f"{parsed.title or feed.url}: HTTP {fetched.status}{moved}, {parsed.version}, "
+        f"{parsed.encoding}, {len(fetched.body)} bytes, {len(parsed.articles)} articles"
+    )
     for a in parsed.articles:
         when = a.published.isoformat(timespec="minutes") if a.published else "no date"
         print(f"- {when}  {a.title}\n    {a.url}  id={a.article_id} text={len(a.text)} chars")
@@ -159,14 +171,18 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
         print(f"{row['name']}  [{', '.join(flags) or 'ok'}]\n  {row['url']}")
         if row["moved_to"]:
             print(f"  moved to: {row['moved_to']}")
-        print(f"  last success: {row['last_success'] or 'never'}   next poll: "
-              f"{row['next_poll'] or ('never (gone)' if row['gone'] else 'now')}   "
-              f"items seen: {row['items_seen']}   interval: {row['interval']:.0f}s")
+        print(
+            f"  last success: {row['last_success'] or 'never'}   next poll: "
+            f"{row['next_poll'] or ('never (gone)' if row['gone'] else 'now')}   "
+            f"items seen: {row['items_seen']}   interval: {row['interval']:.0f}s"
+        )
         if row["resumed"]:
             print(f"  resumed by operator: {row['resumed']}")
         if row["last_error"]:
-            print(f"  last error: {row['error_kind']}: {row['last_error']} "
-                  f"({row['failures']} consecutive failures)")
+            print(
+                f"  last error: {row['error_kind']}: {row['last_error']} "
+                f"({row['failures']} consecutive failures)"
+            )
     return 0
 
 
@@ -186,8 +202,10 @@ def cmd_resume(args: argparse.Namespace, settings: Settings) -> int:
         state.close()
     if record is None:
         raise ConfigError(f"{args.url} was never polled (see: newsmon feeds status)")
-    print(f"resumed {record.url}: due now, failures reset (last error kept: "
-          f"{record.error_kind or 'none'})")
+    print(
+        f"resumed {record.url}: due now, failures reset (last error kept: "
+        f"{record.error_kind or 'none'})"
+    )
     return 0
 
 
@@ -217,17 +235,27 @@ def status_rows(settings: Settings, now: datetime) -> list[dict[str, Any]]:
     for feed in feeds:
         record = stored.get(str(feed.url)) or FeedRecord(str(feed.url))
         base = feed.interval or settings.poll_interval
-        rows.append({
-            "name": feed.display_name, "url": str(feed.url), "moved_to": record.moved_to,
-            "last_success": _iso(record.last_success), "last_polled": _iso(record.last_polled),
-            "last_error": record.last_error, "error_kind": record.error_kind,
-            "failures": record.consecutive_failures, "items_seen": record.items_seen,
-            "next_poll": _iso(record.next_poll), "interval": record.interval or base,
-            "last_new_item": _iso(record.last_new), "gone": record.gone,
-            "stale": is_stale(record, base, settings.ingest.stale_factor, now),
-            "warning": record.warning, "http_status": record.last_status,
-            "resumed": _iso(record.resumed),
-        })
+        rows.append(
+            {
+                "name": feed.display_name,
+                "url": str(feed.url),
+                "moved_to": record.moved_to,
+                "last_success": _iso(record.last_success),
+                "last_polled": _iso(record.last_polled),
+                "last_error": record.last_error,
+                "error_kind": record.error_kind,
+                "failures": record.consecutive_failures,
+                "items_seen": record.items_seen,
+                "next_poll": _iso(record.next_poll),
+                "interval": record.interval or base,
+                "last_new_item": _iso(record.last_new),
+                "gone": record.gone,
+                "stale": is_stale(record, base, settings.ingest.stale_factor, now),
+                "warning": record.warning,
+                "http_status": record.last_status,
+                "resumed": _iso(record.resumed),
+            }
+        )
     return rows
 
 

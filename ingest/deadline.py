@@ -103,9 +103,7 @@ class _GuardedBackend(httpcore.NetworkBackend):
         failure: Exception = httpcore.ConnectError(f"no address for {host}")
         for address in addresses:
             try:
-                stream = self._inner.connect_tcp(
-                    address, port, left, local_address, socket_options
-                )
+                stream = self._inner.connect_tcp(address, port, left, local_address, socket_options)
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
                 failure = exc
                 continue

@@ -47,9 +47,7 @@ def read_opml(data: bytes) -> list[FeedConfig]:
     return feeds
 
 
-def _outlines(
-    node: Element, folders: tuple[str, ...]
-) -> Iterable[tuple[Element, tuple[str, ...]]]:
+def _outlines(node: Element, folders: tuple[str, ...]) -> Iterable[tuple[Element, tuple[str, ...]]]:
     for child in node.findall("outline"):
         if child.get("xmlUrl") or child.get("xmlurl"):
             yield child, folders
@@ -63,8 +61,12 @@ def write_opml(feeds: Sequence[FeedConfig], title: str = "newsmon feeds") -> str
     SubElement(SubElement(root, "head"), "title").text = title
     body = SubElement(root, "body")
     for feed in feeds:
-        attrs = {"type": "rss", "text": feed.display_name, "title": feed.display_name,
-                 "xmlUrl": str(feed.url)}
+        attrs = {
+            "type": "rss",
+            "text": feed.display_name,
+            "title": feed.display_name,
+            "xmlUrl": str(feed.url),
+        }
         if feed.tags:
             attrs["category"] = ",".join(feed.tags)
         if feed.language:

@@ -157,7 +157,9 @@ class Fetcher:
         tuning = settings.ingest
         self._max_redirects = tuning.max_redirects if max_redirects is None else max_redirects
         self._transport = GuardedTransport(
-            ssl_context(tuning.ca_bundle), guard, http2=tuning.http2,
+            ssl_context(tuning.ca_bundle),
+            guard,
+            http2=tuning.http2,
             max_connections=max(8, tuning.workers * tuning.host_concurrency),
         )
         self._headers = httpx.Headers(
@@ -208,15 +210,21 @@ class Fetcher:
                 response.close()
             if target is None:
                 return FetchResult(
-                    url, current, response.status_code, error=ErrorKind.BAD_REDIRECT,
+                    url,
+                    current,
+                    response.status_code,
+                    error=ErrorKind.BAD_REDIRECT,
                     detail="redirect to an unusable URL",
                 )
             permanent = permanent and response.status_code in PERMANENT_REDIRECTS
             moved = target if permanent else moved
             current = target
         return FetchResult(
-            url, current, error=ErrorKind.TOO_MANY_REDIRECTS,
-            detail=f"more than {self._max_redirects} redirects", moved_to=moved,
+            url,
+            current,
+            error=ErrorKind.TOO_MANY_REDIRECTS,
+            detail=f"more than {self._max_redirects} redirects",
+            moved_to=moved,
         )
 
     def _final(

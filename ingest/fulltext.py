@@ -52,8 +52,13 @@ def extract(page: bytes, url: str) -> Extracted | None:
     import trafilatura
 
     doc: Any = trafilatura.bare_extraction(
-        page, url=url, with_metadata=True, include_comments=False, include_tables=False,
-        favor_precision=True, deduplicate=False,
+        page,
+        url=url,
+        with_metadata=True,
+        include_comments=False,
+        include_tables=False,
+        favor_precision=True,
+        deduplicate=False,
     )
     data = doc if isinstance(doc, dict) or doc is None else doc.as_dict()
     if not data or not (data.get("text") or "").strip():

@@ -30,13 +30,20 @@ def parse_json_feed(body: bytes) -> dict[str, Any]:
         error = ValueError("JSON document is not a JSON Feed")
         return {"bozo": True, "bozo_exception": error, "feed": {}, "entries": []}
     items = doc.get("items")
-    entries = [_entry(item) for item in items if isinstance(item, dict)] if isinstance(
-        items, list
-    ) else []
+    entries = (
+        [_entry(item) for item in items if isinstance(item, dict)]
+        if isinstance(items, list)
+        else []
+    )
     feed = {"title": _str(doc.get("title")), "language": _str(doc.get("language")) or None}
     version = "json" + str(doc["version"]).removeprefix(JSON_FEED_PREFIX).replace(".", "")
-    return {"bozo": False, "feed": feed, "entries": entries, "encoding": "utf-8",
-            "version": version}
+    return {
+        "bozo": False,
+        "feed": feed,
+        "entries": entries,
+        "encoding": "utf-8",
+        "version": version,
+    }
 
 
 def _entry(item: dict[str, Any]) -> dict[str, Any]:

@@ -12,7 +12,9 @@ POLLS = Counter(
 )
 ITEMS = Counter("newsmon_ingest_items_published_total", "Articles published to the raw topic")
 BYTES = Counter(
-    "newsmon_ingest_bytes_total", "Response body bytes read", ["kind"]  # kind: feed | article
+    "newsmon_ingest_bytes_total",
+    "Response body bytes read",
+    ["kind"],  # kind: feed | article
 )
 FETCH_SECONDS = Histogram(
     "newsmon_ingest_fetch_seconds",

@@ -118,8 +118,12 @@ def _build(
         warnings.append(f"bozo: {_bozo_message(parsed)}")
     entries = list(parsed.get("entries", []))
     result = ParsedFeed(
-        title=title or None, language=language, entries=len(entries), bozo=bozo,
-        encoding=parsed.get("encoding"), version=parsed.get("version") or None,
+        title=title or None,
+        language=language,
+        entries=len(entries),
+        bozo=bozo,
+        encoding=parsed.get("encoding"),
+        version=parsed.get("version") or None,
         hint_seconds=feed_hint_seconds(
             meta.get("ttl"), meta.get("sy_updateperiod"), meta.get("sy_updatefrequency")
         ),

@@ -112,7 +112,8 @@ class FeedPoller:
         self._fetcher = fetcher or Fetcher(settings)
         self._full_text = full_text or FullText(settings, self._gate)
         self._owned: list[Fetcher | FullText] = [
-            mine for mine, given in ((self._fetcher, fetcher), (self._full_text, full_text))
+            mine
+            for mine, given in ((self._fetcher, fetcher), (self._full_text, full_text))
             if given is None
         ]
         self._workers = max(1, max_workers or tuning.workers)

@@ -72,15 +72,21 @@ def after_poll(old: FeedRecord, polled: Polled, now: datetime, plan: Plan) -> Fe
 def _failed(old: FeedRecord, polled: Polled, now: datetime, plan: Plan) -> FeedRecord:
     failures = old.consecutive_failures + 1
     failed = replace(
-        old, last_error=polled.detail or str(polled.error), error_kind=str(polled.error),
+        old,
+        last_error=polled.detail or str(polled.error),
+        error_kind=str(polled.error),
         consecutive_failures=failures,
     )
     if polled.error is ErrorKind.GONE:
         return replace(failed, gone=True, next_poll=None)
     honoured = polled.http_status in RETRY_AFTER_STATUSES
     when = next_poll(
-        now, plan.base, failures=failures, kind=polled.error,
-        retry_after=polled.retry_after if honoured else None, jitter=plan.jitter,
+        now,
+        plan.base,
+        failures=failures,
+        kind=polled.error,
+        retry_after=polled.retry_after if honoured else None,
+        jitter=plan.jitter,
     )
     return replace(failed, next_poll=when)
 
@@ -102,10 +108,19 @@ def _succeeded(old: FeedRecord, polled: Polled, now: datetime, plan: Plan) -> Fe
     if polled.warnings is not None:
         warning = "; ".join(polled.warnings[:3])[:500] or None
     return replace(
-        old, etag=fresh.etag, last_modified=fresh.last_modified, body_hash=fresh.body_hash,
-        last_success=now, last_error=None, error_kind=None, consecutive_failures=0,
-        items_seen=old.items_seen + polled.new_items, warning=warning, gone=False,
-        interval=interval, history=encode_history(history),
+        old,
+        etag=fresh.etag,
+        last_modified=fresh.last_modified,
+        body_hash=fresh.body_hash,
+        last_success=now,
+        last_error=None,
+        error_kind=None,
+        consecutive_failures=0,
+        items_seen=old.items_seen + polled.new_items,
+        warning=warning,
+        gone=False,
+        interval=interval,
+        history=encode_history(history),
         last_new=now if polled.new_items else old.last_new,
         next_poll=next_poll(now, delay, jitter=plan.jitter),
     )

@@ -68,14 +68,22 @@ def log_report(report: FeedReport) -> None:
     if report.error is not None:
         log.warning(
             "feed poll failed feed=%s error=%s http_status=%s detail=%r next_poll=%s%s",
-            url, report.error, report.http_status, report.detail, _iso(report.next_poll),
+            url,
+            report.error,
+            report.http_status,
+            report.detail,
+            _iso(report.next_poll),
             " gone=true (polling stopped)" if report.gone else "",
         )
     else:
         log.log(
             level,
             "feed polled feed=%s status=%s new=%d entries=%d warnings=%d next_poll=%s",
-            url, report.status, report.new_items, report.entries, len(report.warnings),
+            url,
+            report.status,
+            report.new_items,
+            report.entries,
+            len(report.warnings),
             _iso(report.next_poll),
         )
     if report.moved_to:

@@ -27,8 +27,11 @@ QUIET_POLLS = 3  # this many polls in a row without a new item → slow down
 SPEED_UP, SLOW_DOWN = 0.67, 1.5
 BUSY_SHARE = 0.5  # at least this share of listed items new → speed up
 SY_PERIODS = {
-    "hourly": 3600.0, "daily": 86400.0, "weekly": 7 * 86400.0,
-    "monthly": 30 * 86400.0, "yearly": 365 * 86400.0,
+    "hourly": 3600.0,
+    "daily": 86400.0,
+    "weekly": 7 * 86400.0,
+    "monthly": 30 * 86400.0,
+    "yearly": 365 * 86400.0,
 }
 _MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d+)", re.IGNORECASE)
 

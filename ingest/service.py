@@ -88,7 +88,9 @@ def _run_forever(
         if report.feeds:
             log.info(
                 "poll round feeds=%d new=%d errors=%d",
-                len(report.feeds), report.new_items, len(report.errors),
+                len(report.feeds),
+                report.new_items,
+                len(report.errors),
             )
         _wait(stop, sleep_seconds(poller.next_due(), clock()), on_idle)
 

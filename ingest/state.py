@@ -74,8 +74,11 @@ class FeedRecord:
 _COLUMNS = tuple(f.name for f in fields(FeedRecord))
 _TIMES = frozenset({"last_polled", "last_success", "next_poll", "last_new", "resumed"})
 _ADDED_COLUMNS = {
-    "interval": "REAL", "history": "TEXT", "last_new": "TEXT",
-    "gone": "INTEGER NOT NULL DEFAULT 0", "resumed": "TEXT",
+    "interval": "REAL",
+    "history": "TEXT",
+    "last_new": "TEXT",
+    "gone": "INTEGER NOT NULL DEFAULT 0",
+    "resumed": "TEXT",
 }
 
 

@@ -88,8 +88,10 @@ ROUTES = {
     "/loop": redirect("/loop"),
     "/huge": five_gigabytes,
     "/drip": one_byte_a_second,
-    "/wrong-type": static(rss([("Typed", "https://typed.example/1")]),
-                          headers={"Content-Type": "text/html; charset=utf-8"}),
+    "/wrong-type": static(
+        rss([("Typed", "https://typed.example/1")]),
+        headers={"Content-Type": "text/html; charset=utf-8"},
+    ),
     "/laughs": static((FEEDS_DIR / "billion_laughs.xml").read_bytes()),
     "/xxe": static((FEEDS_DIR / "external_entity.xml").read_bytes()),
     "/latin1": static(latin1_without_declaration(), headers={"Content-Type": "application/xml"}),
@@ -136,7 +138,10 @@ def make_poller(server: FeedServer, settings: Settings) -> tuple[FeedPoller, Mem
 @pytest.fixture
 def settings(tmp_path):  # type: ignore[no-untyped-def]
     return Settings(
-        data_dir=tmp_path, fetch_timeout=TIMEOUT, max_feed_bytes=CAP, poll_interval=60.0,
+        data_dir=tmp_path,
+        fetch_timeout=TIMEOUT,
+        max_feed_bytes=CAP,
+        poll_interval=60.0,
         ingest=IngestSettings(host_spacing=0.0, host_concurrency=16, full_text_min_chars=0),
     )
 

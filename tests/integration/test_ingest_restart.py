@@ -59,8 +59,9 @@ def wait_for(check: Callable[[], Any], timeout: float, what: str) -> Any:
 
 def start(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     out = log.open("ab")
-    return subprocess.Popen([sys.executable, "-m", "newsmon", "ingest"], env=env,
-                            stdout=out, stderr=out)
+    return subprocess.Popen(
+        [sys.executable, "-m", "newsmon", "ingest"], env=env, stdout=out, stderr=out
+    )
 
 
 def test_kill_9_mid_round_then_restart_misses_nothing(
@@ -75,11 +76,19 @@ def test_kill_9_mid_round_then_restart_misses_nothing(
         server.routes["/stall"] = stall
         feeds = tmp_path / "feeds.yaml"
         feeds.write_text("".join(f"- url: {server.url('/' + f)}\n  interval: 2\n" for f in FEEDS))
-        env = {**os.environ, "NEWSMON_BUS": services.bus, "NEWSMON_NAMESPACE": namespace,
-               "NEWSMON_FEEDS": str(feeds), "NEWSMON_DATA_DIR": str(tmp_path / "data"),
-               "NEWSMON_FETCH_TIMEOUT": "60", "NEWSMON_METRICS_PORT": "0",
-               "NEWSMON_INGEST__HOST_SPACING": "0", "NEWSMON_INGEST__HOST_CONCURRENCY": "8",
-               "NEWSMON_INGEST__FULL_TEXT_MIN_CHARS": "0", "NEWSMON_LOG_FORMAT": "text"}
+        env = {
+            **os.environ,
+            "NEWSMON_BUS": services.bus,
+            "NEWSMON_NAMESPACE": namespace,
+            "NEWSMON_FEEDS": str(feeds),
+            "NEWSMON_DATA_DIR": str(tmp_path / "data"),
+            "NEWSMON_FETCH_TIMEOUT": "60",
+            "NEWSMON_METRICS_PORT": "0",
+            "NEWSMON_INGEST__HOST_SPACING": "0",
+            "NEWSMON_INGEST__HOST_CONCURRENCY": "8",
+            "NEWSMON_INGEST__FULL_TEXT_MIN_CHARS": "0",
+            "NEWSMON_LOG_FORMAT": "text",
+        }
         bus = KafkaBus(services.bus, prefix=namespace)
         bus.ensure_topics()
         consumer = bus.consumer("restart-check", [RAW_TOPIC])
@@ -93,8 +102,11 @@ def test_kill_9_mid_round_then_restart_misses_nothing(
         expected_first = {article_id(u) for f in ("a", "b", "c") for _, u in items(f)}
         poller = start(env, tmp_path / "ingest.log")
         try:
-            wait_for(lambda: expected_first <= collect() and stall.requested.is_set(), 90,
-                     "the non-stalled feeds to be published while one feed stalls")
+            wait_for(
+                lambda: expected_first <= collect() and stall.requested.is_set(),
+                90,
+                "the non-stalled feeds to be published while one feed stalls",
+            )
             os.kill(poller.pid, signal.SIGKILL)  # mid-round: the stalled feed is in flight
             poller.wait(10)
             stall.release.set()
@@ -118,5 +130,3 @@ def test_kill_9_mid_round_then_restart_misses_nothing(
 def server_routes(server: FeedServer) -> None:
     for feed in ("a", "b", "c"):
         server.routes[f"/{feed}"] = static(rss(items(feed)))
-
-

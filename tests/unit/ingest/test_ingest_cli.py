@@ -67,8 +67,18 @@ def test_import_merges_without_duplicates_and_keeps_comments(
 
 
 def test_add_then_export_round_trips(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    args = ["feeds", "add", "https://kyivindependent.com/news-archive/rss/", "--name",
-            "Kyiv Independent", "--tag", "ukraine", "--interval", "600", "--no-full-text"]
+    args = [
+        "feeds",
+        "add",
+        "https://kyivindependent.com/news-archive/rss/",
+        "--name",
+        "Kyiv Independent",
+        "--tag",
+        "ukraine",
+        "--interval",
+        "600",
+        "--no-full-text",
+    ]
     assert main(args) == 0
     assert main(args) == 0
     assert "already present" in capsys.readouterr().out
@@ -110,8 +120,9 @@ def test_status_shows_records(
     settings = Settings(
         data_dir=tmp_path / "data", ingest=IngestSettings(host_spacing=0, full_text_min_chars=0)
     )
-    poller = FeedPoller(load_feeds(env), MemoryBus(), tmp_path / "data" / STATE_FILE, settings,
-                        rng=random.Random(1))
+    poller = FeedPoller(
+        load_feeds(env), MemoryBus(), tmp_path / "data" / STATE_FILE, settings, rng=random.Random(1)
+    )
     poller.poll_all(datetime.now(UTC))
     poller.close()
     assert main(["feeds", "status", "--json"]) == 0
@@ -119,7 +130,11 @@ def test_status_shows_records(
     assert (ok["name"], ok["items_seen"], ok["failures"], ok["gone"]) == ("OK", 1, 0, False)
     assert ok["last_success"] and ok["next_poll"] and ok["stale"] is False
     assert (gone["gone"], gone["error_kind"], gone["failures"], gone["next_poll"]) == (
-        True, "gone", 1, None)
+        True,
+        "gone",
+        1,
+        None,
+    )
     assert main(["feeds", "status"]) == 0
     text = capsys.readouterr().out
     assert "[gone, failing]" in text and "never (gone)" in text
@@ -135,8 +150,9 @@ def test_resume_brings_back_a_gone_feed_even_into_a_running_poller(
         data_dir=tmp_path / "data", ingest=IngestSettings(host_spacing=0, full_text_min_chars=0)
     )
     bus = MemoryBus()
-    poller = FeedPoller(load_feeds(env), bus, tmp_path / "data" / STATE_FILE, settings,
-                        rng=random.Random(1))
+    poller = FeedPoller(
+        load_feeds(env), bus, tmp_path / "data" / STATE_FILE, settings, rng=random.Random(1)
+    )
     now = datetime.now(UTC)
     poller.poll_all(now)
     assert poller.poll_due(now + timedelta(days=1)).feeds == ()  # gone: never polled again

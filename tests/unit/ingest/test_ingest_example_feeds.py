@@ -16,6 +16,14 @@ def test_example_feeds_file_loads_and_is_package_data(tmp_path: Path) -> None:
     assert len(feeds) >= 20
     assert all(f.url.scheme == "https" and f.name for f in feeds)
     hosts = {f.url.host for f in feeds}
-    for outlet in ("feeds.bbci.co.uk", "www.theguardian.com", "kyivindependent.com",
-                   "meduza.io", "news.un.org", "www.nato.int", "tass.com", "rss.dw.com"):
+    for outlet in (
+        "feeds.bbci.co.uk",
+        "www.theguardian.com",
+        "kyivindependent.com",
+        "meduza.io",
+        "news.un.org",
+        "www.nato.int",
+        "tass.com",
+        "rss.dw.com",
+    ):
         assert outlet in hosts

@@ -60,9 +60,7 @@ def test_if_modified_since_is_sent(feed_server: FeedServer, settings: Settings) 
     assert feed_server.requests[0][1]["If-Modified-Since"] == stamp
 
 
-def test_same_body_hash_counts_as_not_modified(
-    feed_server: FeedServer, settings: Settings
-) -> None:
+def test_same_body_hash_counts_as_not_modified(feed_server: FeedServer, settings: Settings) -> None:
     feed_server.routes["/f"] = static(BODY)
     result = fetch(feed_server, settings, "/f", Validators(body_hash=body_hash(BODY)))
     assert result.ok and result.not_modified and result.status == 200
@@ -159,8 +157,13 @@ def test_connection_refused_is_classified(settings: Settings) -> None:
 
 @pytest.mark.parametrize(
     ("status", "kind"),
-    [(404, ErrorKind.HTTP_4XX), (410, ErrorKind.GONE), (500, ErrorKind.HTTP_5XX),
-     (503, ErrorKind.HTTP_5XX), (429, ErrorKind.RATE_LIMITED)],
+    [
+        (404, ErrorKind.HTTP_4XX),
+        (410, ErrorKind.GONE),
+        (500, ErrorKind.HTTP_5XX),
+        (503, ErrorKind.HTTP_5XX),
+        (429, ErrorKind.RATE_LIMITED),
+    ],
 )
 def test_http_errors_classified(
     feed_server: FeedServer, settings: Settings, status: int, kind: ErrorKind

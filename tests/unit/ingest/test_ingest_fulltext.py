@@ -62,7 +62,11 @@ def run(
     feeds = [FeedConfig(url=server.url("/feed"), **feed)]  # type: ignore[arg-type]
     bus = MemoryBus()
     poller = FeedPoller(
-        feeds, bus, settings.data_dir / STATE_FILE, settings, full_text=enricher,
+        feeds,
+        bus,
+        settings.data_dir / STATE_FILE,
+        settings,
+        full_text=enricher,
         rng=random.Random(1),
     )
     poller.poll_all(NOW)
@@ -100,9 +104,7 @@ def test_setting_lifts_the_guard(feed_server: FeedServer, summary_settings: Sett
     assert "prisoner exchange" in article.text
 
 
-def test_feed_can_switch_full_text_off(
-    feed_server: FeedServer, summary_settings: Settings
-) -> None:
+def test_feed_can_switch_full_text_off(feed_server: FeedServer, summary_settings: Settings) -> None:
     lifted = FullText(summary_settings, HostGate(2, 0), guard=None)
     run(feed_server, summary_settings, lifted, full_text=False)
     assert feed_server.hits("/article") == 0

@@ -22,9 +22,14 @@ def urls(body: bytes) -> list[str]:
 
 @pytest.mark.parametrize(
     "name",
-    ["guardian_us_2018.rss", "heise_developer_2016.atom", "science_magazine_rss1.0.rdf",
-     "jornal_de_noticias_2018_iso-8859-1.rss", "oren_ru_2014_windows-1251.xml",
-     "macworld_2017_no-decl.rss"],
+    [
+        "guardian_us_2018.rss",
+        "heise_developer_2016.atom",
+        "science_magazine_rss1.0.rdf",
+        "jornal_de_noticias_2018_iso-8859-1.rss",
+        "oren_ru_2014_windows-1251.xml",
+        "macworld_2017_no-decl.rss",
+    ],
 )
 def test_real_feeds_split_and_reduce_to_the_same_articles(name: str) -> None:
     body = (FEEDS_DIR / name).read_bytes()

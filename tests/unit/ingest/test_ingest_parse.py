@@ -40,7 +40,9 @@ def test_html_title_link_guid_and_future_date() -> None:
     parsed = parse("rss_html_title.rss")
     titles = [a.title for a in parsed.articles]
     assert titles == [
-        "Talks resume in Istanbul & Geneva", "GUID permalink, no link", "From the future"
+        "Talks resume in Istanbul & Geneva",
+        "GUID permalink, no link",
+        "From the future",
     ]
     assert parsed.articles[0].text == "First paragraph.\nSecond paragraph."
     assert parsed.articles[0].article_id == article_id("https://news.example.org/a/1?id=7")
@@ -53,11 +55,17 @@ def test_html_title_link_guid_and_future_date() -> None:
 def test_feed_config_fields_win() -> None:
     feed = FeedConfig(
         url="https://news.example.org/feeds/main.xml",  # type: ignore[arg-type]
-        name="Example News", language="fr", country="FR", tags=("eu", "wire"),
+        name="Example News",
+        language="fr",
+        country="FR",
+        tags=("eu", "wire"),
     )
     article = parse("rss_html_title.rss", feed).articles[0]
     assert (article.source, article.lang, article.country, article.tags) == (
-        "Example News", "fr", "FR", ("eu", "wire")
+        "Example News",
+        "fr",
+        "FR",
+        ("eu", "wire"),
     )
 
 

@@ -19,7 +19,10 @@ from newsmon.schema import RawArticle, article_id, decode
 from tests.unit.ingest.feedserver import FeedServer, rss, static, with_etag
 
 NOW = datetime(2025, 6, 2, 12, 0, tzinfo=UTC)
-ITEMS = [("Peace talks resume", "https://example.org/a/1"), ("Ceasefire", "https://example.org/a/2")]
+ITEMS = [
+    ("Peace talks resume", "https://example.org/a/1"),
+    ("Ceasefire", "https://example.org/a/2"),
+]
 
 
 class FlakyBus(MemoryBus):
@@ -57,7 +60,10 @@ def test_new_items_published_once_with_article_id_key(
     assert [r.key for r in records] == [article_id(u) for _, u in ITEMS]
     first = published(bus)[0]
     assert (first.title, first.source, first.tags, first.fetched) == (
-        "Peace talks resume", "Wire", ("wire",), NOW
+        "Peace talks resume",
+        "Wire",
+        ("wire",),
+        NOW,
     )
     assert first.feed == feed_server.url("/feed")
 
@@ -73,9 +79,7 @@ def test_second_poll_not_modified_by_etag(feed_server: FeedServer, settings: Set
     assert len(bus.records(RAW_TOPIC)) == 2
 
 
-def test_second_poll_not_modified_by_body_hash(
-    feed_server: FeedServer, settings: Settings
-) -> None:
+def test_second_poll_not_modified_by_body_hash(feed_server: FeedServer, settings: Settings) -> None:
     feed_server.routes["/feed"] = static(rss(ITEMS))
     bus = MemoryBus()
     poller = make_poller(feed_server, ["/feed"], bus, settings)
@@ -139,9 +143,7 @@ def test_transient_flush_leaves_items_unseen(feed_server: FeedServer, settings: 
     bus.failing = True
     with pytest.raises(TransientError):
         poller.poll_due(NOW)
-    assert poller.state.unseen(article_id(u) for _, u in ITEMS) == {
-        article_id(u) for _, u in ITEMS
-    }
+    assert poller.state.unseen(article_id(u) for _, u in ITEMS) == {article_id(u) for _, u in ITEMS}
     bus.failing = False
     report = poller.poll_due(NOW)
     assert report.new_items == 2
@@ -164,9 +166,7 @@ def test_schedule_success_interval_and_next_due(
     assert len(poller.poll_due(due).feeds) == 1
 
 
-def test_rate_limited_feed_honours_retry_after(
-    feed_server: FeedServer, settings: Settings
-) -> None:
+def test_rate_limited_feed_honours_retry_after(feed_server: FeedServer, settings: Settings) -> None:
     feed_server.routes["/feed"] = static(b"", status=429, headers={"Retry-After": "7200"})
     poller = make_poller(feed_server, ["/feed"], MemoryBus(), settings)
     report = poller.poll_due(NOW)
@@ -215,8 +215,11 @@ def _html() -> Mapping[str, str]:
 
 @pytest.mark.parametrize(
     ("route", "kind"),
-    [("loop", ErrorKind.TOO_MANY_REDIRECTS), ("big", ErrorKind.TOO_LARGE),
-     ("drip", ErrorKind.TIMEOUT)],
+    [
+        ("loop", ErrorKind.TOO_MANY_REDIRECTS),
+        ("big", ErrorKind.TOO_LARGE),
+        ("drip", ErrorKind.TIMEOUT),
+    ],
 )
 def test_hostile_feeds_cost_only_themselves(
     feed_server: FeedServer, settings: Settings, route: str, kind: ErrorKind
@@ -237,8 +240,12 @@ def test_hostile_feeds_cost_only_themselves(
 def test_bozo_is_a_warning_on_the_feed_state(feed_server: FeedServer, settings: Settings) -> None:
     physorg = Path(__file__).parents[2] / "fixtures/feeds/physorg_no-xml-decl.rss"
     feed_server.routes["/feed"] = static(physorg.read_bytes())
-    poller = make_poller(feed_server, ["/feed"], MemoryBus(), settings.model_copy(
-        update={"max_feed_bytes": 1024 * 1024}))
+    poller = make_poller(
+        feed_server,
+        ["/feed"],
+        MemoryBus(),
+        settings.model_copy(update={"max_feed_bytes": 1024 * 1024}),
+    )
     report = poller.poll_due(NOW)
     assert report.feeds[0].status == "ok" and report.feeds[0].new_items == 30
     warning = poller.state.get(feed_server.url("/feed")).warning
@@ -289,19 +296,23 @@ def test_metrics_count_polls_items_bytes_and_gauges(
     def value(name: str, **labels: str) -> float:
         return REGISTRY.get_sample_value(name, labels) or 0.0
 
-    before = (value("newsmon_ingest_polls_total", status="ok"),
-              value("newsmon_ingest_polls_total", status="gone"),
-              value("newsmon_ingest_items_published_total"),
-              value("newsmon_ingest_bytes_total", kind="feed"),
-              value("newsmon_ingest_fetch_seconds_count", kind="feed"))
+    before = (
+        value("newsmon_ingest_polls_total", status="ok"),
+        value("newsmon_ingest_polls_total", status="gone"),
+        value("newsmon_ingest_items_published_total"),
+        value("newsmon_ingest_bytes_total", kind="feed"),
+        value("newsmon_ingest_fetch_seconds_count", kind="feed"),
+    )
     feed_server.routes["/feed"] = static(rss(ITEMS))
     feed_server.routes["/gone"] = static(b"", status=410)
     make_poller(feed_server, ["/feed", "/gone"], MemoryBus(), settings).poll_all(NOW)
-    after = (value("newsmon_ingest_polls_total", status="ok"),
-             value("newsmon_ingest_polls_total", status="gone"),
-             value("newsmon_ingest_items_published_total"),
-             value("newsmon_ingest_bytes_total", kind="feed"),
-             value("newsmon_ingest_fetch_seconds_count", kind="feed"))
+    after = (
+        value("newsmon_ingest_polls_total", status="ok"),
+        value("newsmon_ingest_polls_total", status="gone"),
+        value("newsmon_ingest_items_published_total"),
+        value("newsmon_ingest_bytes_total", kind="feed"),
+        value("newsmon_ingest_fetch_seconds_count", kind="feed"),
+    )
     assert [a - b for a, b in zip(after, before, strict=True)][:3] == [1, 1, 2]
     assert after[3] - before[3] == len(rss(ITEMS)) and after[4] - before[4] == 2
     assert value("newsmon_ingest_gone_feeds") == 1 and value("newsmon_ingest_stale_feeds") == 0

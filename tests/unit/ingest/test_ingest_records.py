@@ -26,9 +26,16 @@ OK = Polled(http_status=200, validators=Validators('"e"', None, "h"), listed=10)
 
 @pytest.mark.parametrize(
     ("ttl", "period", "freq", "expect"),
-    [("30", None, None, 1800.0), (None, "hourly", "2", 1800.0), (None, "daily", None, 86400.0),
-     ("90", "hourly", "1", 5400.0), ("soon", "fortnightly", "x", None), (None, None, None, None),
-     (None, "Hourly", "x", 3600.0), ("0", None, None, None)],
+    [
+        ("30", None, None, 1800.0),
+        (None, "hourly", "2", 1800.0),
+        (None, "daily", None, 86400.0),
+        ("90", "hourly", "1", 5400.0),
+        ("soon", "fortnightly", "x", None),
+        (None, None, None, None),
+        (None, "Hourly", "x", 3600.0),
+        ("0", None, None, None),
+    ],
 )
 def test_feed_hints(ttl: str | None, period: str | None, freq: str | None, expect: float) -> None:
     assert feed_hint_seconds(ttl, period, freq) == expect
@@ -101,10 +108,15 @@ def test_permanent_move_recorded_and_kept() -> None:
     assert after_poll(moved, OK, NOW, PLAN).moved_to == "https://n/"
 
 
-@pytest.mark.parametrize(("status", "kind", "honoured"), [
-    (429, ErrorKind.RATE_LIMITED, True), (503, ErrorKind.HTTP_5XX, True),
-    (500, ErrorKind.HTTP_5XX, False), (404, ErrorKind.HTTP_4XX, False),
-])
+@pytest.mark.parametrize(
+    ("status", "kind", "honoured"),
+    [
+        (429, ErrorKind.RATE_LIMITED, True),
+        (503, ErrorKind.HTTP_5XX, True),
+        (500, ErrorKind.HTTP_5XX, False),
+        (404, ErrorKind.HTTP_4XX, False),
+    ],
+)
 def test_retry_after_only_on_429_and_503(status: int, kind: ErrorKind, honoured: bool) -> None:
     polled = Polled(kind, f"HTTP {status}", status, retry_after=5000)
     record = after_poll(FeedRecord("u"), polled, NOW, PLAN)

@@ -115,7 +115,8 @@ def test_service_loop_calls_on_idle_while_no_feed_is_due(
     ticks: list[float] = []
     stop = threading.Event()
     runner = threading.Thread(
-        target=run_ingest, args=(settings, feeds, MemoryBus(), stop),
+        target=run_ingest,
+        args=(settings, feeds, MemoryBus(), stop),
         kwargs={"on_idle": lambda: ticks.append(time.monotonic())},
     )
     runner.start()

@@ -18,8 +18,21 @@ def resolver(*addresses: str):  # type: ignore[no-untyped-def]
 
 @pytest.mark.parametrize(
     "address",
-    ["127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "100.64.0.1",
-     "0.0.0.0", "::1", "fe80::1", "fc00::1", "::ffff:127.0.0.1", "224.0.0.1", "fd00:ec2::254"],
+    [
+        "127.0.0.1",
+        "10.1.2.3",
+        "172.16.0.1",
+        "192.168.1.1",
+        "169.254.169.254",
+        "100.64.0.1",
+        "0.0.0.0",
+        "::1",
+        "fe80::1",
+        "fc00::1",
+        "::ffff:127.0.0.1",
+        "224.0.0.1",
+        "fd00:ec2::254",
+    ],
 )
 def test_non_public_addresses_refused(address: str) -> None:
     with pytest.raises(UnsafeURLError):
@@ -39,9 +52,17 @@ def test_any_private_answer_among_many_refuses() -> None:
 
 @pytest.mark.parametrize(
     "url",
-    ["http://127.0.0.1/", "http://[::1]:8080/", "http://localhost/", "http://a.localhost/",
-     "http://metadata.google.internal/", "file:///etc/passwd", "gopher://x/", "http:///nohost",
-     "http://user:pw@news.example.org/"],
+    [
+        "http://127.0.0.1/",
+        "http://[::1]:8080/",
+        "http://localhost/",
+        "http://a.localhost/",
+        "http://metadata.google.internal/",
+        "file:///etc/passwd",
+        "gopher://x/",
+        "http:///nohost",
+        "http://user:pw@news.example.org/",
+    ],
 )
 def test_literal_and_named_internal_urls_refused(url: str) -> None:
     with pytest.raises(UnsafeURLError):
@@ -63,8 +84,12 @@ def test_connect_time_guard_strict_and_lenient() -> None:
     from ingest.ssrf import ResolveError, address_guard
 
     def fake(host: str, port: int) -> list[str]:
-        return {"pub.example": ["93.184.215.14"], "lan.example": ["10.0.0.5"],
-                "meta.example": ["169.254.169.254"], "v6meta.example": ["fe80::1"]}[host]
+        return {
+            "pub.example": ["93.184.215.14"],
+            "lan.example": ["10.0.0.5"],
+            "meta.example": ["169.254.169.254"],
+            "v6meta.example": ["fe80::1"],
+        }[host]
 
     strict, lenient = address_guard(True, resolver=fake), address_guard(False, resolver=fake)
     assert strict("pub.example", 443) == ("93.184.215.14",)

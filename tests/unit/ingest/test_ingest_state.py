@@ -21,9 +21,19 @@ def test_unknown_feed_gives_fresh_record(tmp_path: Path) -> None:
 def test_record_round_trips_with_aware_times(tmp_path: Path) -> None:
     state = FeedState(tmp_path / "s.db")
     record = FeedRecord(
-        url="http://x/", etag='"e"', last_modified="lm", body_hash="h", last_polled=NOW,
-        last_success=NOW, last_status="200", consecutive_failures=2, items_seen=9,
-        next_poll=NOW, error_kind="timeout", last_error="slow", moved_to="http://y/",
+        url="http://x/",
+        etag='"e"',
+        last_modified="lm",
+        body_hash="h",
+        last_polled=NOW,
+        last_success=NOW,
+        last_status="200",
+        consecutive_failures=2,
+        items_seen=9,
+        next_poll=NOW,
+        error_kind="timeout",
+        last_error="slow",
+        moved_to="http://y/",
     )
     state.save(record)
     state.close()
