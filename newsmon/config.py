@@ -85,7 +85,7 @@ class IngestSettings(BaseModel):
         "them (such an article may be published once more)",
     )
     extra_tracking_params: tuple[str, ...] = Field(
-        default=(), description="added to tracking_params (e.g. '[\"cmpid\", \"ito\"]')"
+        default=(), description='added to tracking_params (e.g. \'["cmpid", "ito"]\')'
     )
 
     def tracking(self) -> Tracking:

@@ -170,11 +170,7 @@ def canonical_url(url: str, tracking: Tracking = DEFAULT_TRACKING) -> str:
     if parts.port and _DEFAULT_PORTS.get(scheme) != parts.port:
         host = f"{host}:{parts.port}"
     query = urlencode(
-        [
-            (k, v)
-            for k, v in parse_qsl(parts.query, keep_blank_values=True)
-            if not tracking.drops(k)
-        ]
+        [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not tracking.drops(k)]
     )
     return urlunsplit((scheme, host, parts.path or "/", query, ""))
 
