@@ -7,8 +7,8 @@ import json
 import logging
 import sys
 import threading
-from pathlib import Path
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from newsmon import logs
@@ -302,9 +302,9 @@ def _cmd_alert(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    from newsmon.embedded import run_all
-
     from importlib import resources
+
+    from newsmon.embedded import run_all
 
     bundled = resources.files("newsmon") / "data"
     if settings.feeds is None:  # the embedded default: real public feeds about the war
