@@ -47,6 +47,10 @@ class PrivateServices:
         self.run("up")
         return self.bus, self.store
 
+    def down(self) -> None:
+        """Stop both and remove their data (the end of a test session)."""
+        self.run("down")
+
     def ensure_up(self) -> None:
         """After a test that stopped one of them: start whatever is not running."""
         self.run("up")

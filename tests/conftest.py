@@ -12,9 +12,13 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import pytest
+
+if TYPE_CHECKING:
+    from chaos.services import PrivateServices
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -67,6 +71,19 @@ def services() -> Iterator[Services]:
     yield Services(bus=bus, store=store)
     if started and os.environ.get("NEWSMON_TEST_KEEP_SERVICES") != "1":
         subprocess.run([str(SERVICES), "down"], capture_output=True, timeout=300, check=False)
+
+
+@pytest.fixture(scope="session")
+def private_services() -> Iterator[PrivateServices]:
+    """The second Kafka + Elasticsearch pair, for tests that stop, restart or overload
+    services (chaos, outages): started on first use, stopped at the end of the session."""
+    from chaos.services import PrivateServices
+
+    svc = PrivateServices()
+    svc.up()
+    yield svc
+    if os.environ.get("NEWSMON_TEST_KEEP_SERVICES") != "1":
+        svc.down()
 
 
 @pytest.fixture

@@ -20,9 +20,10 @@ from chaos.services import PrivateServices
 pytestmark = pytest.mark.integration
 
 
-def test_kill_9_five_times_loses_and_duplicates_nothing(tmp_path: Path) -> None:
-    svc = PrivateServices()
-    bus, store = svc.up()
+def test_kill_9_five_times_loses_and_duplicates_nothing(
+    tmp_path: Path, private_services: PrivateServices
+) -> None:
+    bus, store = private_services.bus, private_services.store
     seed = int(os.environ["NEWSMON_CHAOS_SEED"]) if "NEWSMON_CHAOS_SEED" in os.environ else None
     result = run(ChaosConfig(
         bus=bus, store=store, articles=300, kills=5, gap=(4.0, 10.0), release_seconds=30,

@@ -29,11 +29,9 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def private() -> Iterator[PrivateServices]:
-    svc = PrivateServices()
-    svc.up()
-    yield svc
-    svc.ensure_up()  # a failed test may have left one stopped; the next module needs both
+def private(private_services: PrivateServices) -> Iterator[PrivateServices]:
+    yield private_services
+    private_services.ensure_up()  # a failed test may have left one stopped; later tests need both
 
 
 def _sample(metrics: str, name: str, stage: str) -> float:
