@@ -38,9 +38,7 @@ def search_document(article: TaggedArticle, *, ingested: datetime | None = None)
         "published": _iso(article.published),
         "fetched": _iso(article.fetched),
         "tagged": _iso(article.tagged),
-        "actor": [a.name for a in article.actors if a.salience >= PRINCIPAL_SALIENCE],
-        "topic": [t.name for t in article.topics],
-        "place": [p.name for p in article.places],
+        **derived_fields(article),
         "actors": [a.model_dump() for a in article.actors],
         "topics": [{**t.model_dump(), "evidence": list(t.evidence)} for t in article.topics],
         "places": [p.model_dump() for p in article.places],
@@ -48,6 +46,15 @@ def search_document(article: TaggedArticle, *, ingested: datetime | None = None)
     if ingested is not None:
         doc["ingested"] = _iso(ingested)
     return {k: v for k, v in doc.items() if v is not None}
+
+
+def derived_fields(article: TaggedArticle) -> dict[str, list[str]]:
+    """The flat fields users type (``actor``: principal actors only, ``topic``, ``place``)."""
+    return {
+        "actor": [a.name for a in article.actors if a.salience >= PRINCIPAL_SALIENCE],
+        "topic": [t.name for t in article.topics],
+        "place": [p.name for p in article.places],
+    }
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -84,11 +91,7 @@ class SearchDocument(Mapping[str, Any]):
     def _encode(self) -> bytes:
         a = self.article
         body = to_json(a, exclude=set(NOT_SEARCHED), exclude_none=True)
-        derived: dict[str, Any] = {
-            "actor": [x.name for x in a.actors if x.salience >= PRINCIPAL_SALIENCE],
-            "topic": [t.name for t in a.topics],
-            "place": [p.name for p in a.places],
-        }
+        derived: dict[str, Any] = derived_fields(a)
         if self.ingested is not None:
             derived["ingested"] = self.ingested.isoformat()
         return body[:-1] + b"," + to_json(derived)[1:]

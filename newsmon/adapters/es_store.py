@@ -157,19 +157,16 @@ class ElasticsearchStore:
         for name, body in lay.index_templates.items():
             self._es.indices.put_index_template(name=name, **body)
         if not self._es.indices.exists_alias(name=lay.alias):
-            try:
-                self._es.indices.create(
-                    index=lay.first_index, aliases={lay.alias: {"is_write_index": True}}
-                )
-            except BadRequestError as exc:  # created meanwhile by another instance
-                if "resource_already_exists" not in str(exc):
-                    raise
+            self._create_index(lay.first_index, aliases={lay.alias: {"is_write_index": True}})
         if not self._es.indices.exists(index=lay.alerts_index):
-            try:
-                self._es.indices.create(index=lay.alerts_index)
-            except BadRequestError as exc:
-                if "resource_already_exists" not in str(exc):
-                    raise
+            self._create_index(lay.alerts_index)
+
+    def _create_index(self, index: str, **body: Any) -> None:
+        try:
+            self._es.indices.create(index=index, **body)
+        except BadRequestError as exc:  # created meanwhile by another instance
+            if "resource_already_exists" not in str(exc):
+                raise
 
     @_translates("bulk write", _TRANSIENT_STATUS)
     def write_articles(self, docs: Sequence[Mapping[str, Any]]) -> WriteResult:
@@ -437,7 +434,8 @@ class ElasticsearchStore:
             settings = body.get("template", {}).get("settings")
             if settings is None:
                 continue
-            template = {**body["template"], "settings": {**settings, "index": lifecycle}}
+            index = {**settings.get("index", {}), **lifecycle}  # keeps other index.* settings
+            template = {**body["template"], "settings": {**settings, "index": index}}
             self._es.cluster.put_component_template(name=comp, **{**body, "template": template})
             changed.append(f"component template {comp}")
         for index in sorted(self._es.indices.get_alias(name=self.alias).body):
