@@ -36,6 +36,9 @@ def parse_json_feed(body: bytes) -> dict[str, Any]:
         else []
     )
     feed = {"title": _str(doc.get("title")), "language": _str(doc.get("language")) or None}
+    authors = _names(doc)
+    if authors:  # "the top-level author, if present, is the author of the item" (1.0 and 1.1)
+        feed["author"] = authors
     version = "json" + str(doc["version"]).removeprefix(JSON_FEED_PREFIX).replace(".", "")
     return {
         "bozo": False,
@@ -62,12 +65,18 @@ def _entry(item: dict[str, Any]) -> dict[str, Any]:
     if item.get("summary"):
         entry["summary"] = _str(item["summary"])
         entry["summary_detail"] = {"type": "text/plain"}
-    names = [_str(a.get("name")) for a in _authors(item) if isinstance(a, dict)]
-    if any(names):
-        entry["author"] = ", ".join(n for n in names if n)
+    names = _names(item)
+    if names:
+        entry["author"] = names
     entry["published_parsed"] = _struct(item.get("date_published"))
     entry["updated_parsed"] = _struct(item.get("date_modified"))
     return entry
+
+
+def _names(holder: dict[str, Any]) -> str:
+    """The authors' names of a feed or item, comma-separated ("" when none is named)."""
+    names = [_str(a.get("name")) for a in _authors(holder) if isinstance(a, dict)]
+    return ", ".join(n for n in names if n)
 
 
 def _authors(item: dict[str, Any]) -> list[Any]:

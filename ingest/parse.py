@@ -30,6 +30,7 @@ from newsmon.schema import DEFAULT_TRACKING, RawArticle, Tracking, article_id
 log = logging.getLogger(__name__)
 
 FUTURE_TOLERANCE = timedelta(days=1)
+TITLE_FALLBACK_CHARS = 100  # an item without a title is named by the start of its text
 _COMMENT_OR_PI = re.compile(r"<!--.*?(?:-->|$)|<\?.*?(?:\?>|$)", re.DOTALL)
 _ROOT_START = re.compile(r"<[A-Za-z_:]")
 _ENTITY_DECL = re.compile(r"<!ENTITY", re.IGNORECASE)
@@ -71,6 +72,46 @@ def _decodings(body: bytes) -> list[str]:
     return texts
 
 
+_UTF16_NO_BOM = ((b"<\x00?\x00", "utf-16-le"), (b"\x00<\x00?", "utf-16-be"))
+_XML_DECL = re.compile(rb"\A<\?xml[^>]*?\?>")
+_DECL_ENCODING = re.compile(rb"""\sencoding\s*=\s*["'][^"']*["']""")
+_CHARSET = re.compile(r";\s*charset\s*=\s*[^;]*", re.IGNORECASE)
+
+
+def wide_encoding(body: bytes) -> str | None:
+    """UTF-16/32 announced by a byte-order mark, or UTF-16 recognisable from a BOM-less
+    ``<?`` (XML 1.0, appendix F), else None. These are the documents feedparser misreads when
+    they carry no ``encoding=`` in their declaration: it decodes them as UTF-8, which NUL bytes
+    do not stop, and the XML parser then fails on the first NUL (RFC 7303 §3: the BOM wins)."""
+    for bom, encoding in _UTF_BOMS:
+        if body.startswith(bom):
+            return encoding
+    for marker, encoding in _UTF16_NO_BOM:
+        if body.startswith(marker):
+            return encoding
+    return None
+
+
+def _transcoded(body: bytes, headers: dict[str, str]) -> tuple[bytes, str | None]:
+    """A UTF-16/32 document as UTF-8 (BOM dropped, declaration and ``charset`` saying so),
+    and the encoding it came in; anything else unchanged with None."""
+    encoding = wide_encoding(body)
+    if encoding is None:
+        return body, None
+    bom = next((b for b, e in _UTF_BOMS if e == encoding and body.startswith(b)), b"")
+    try:
+        utf8 = body[len(bom) :].decode(encoding).encode("utf-8")
+    except UnicodeDecodeError:
+        return body, None  # not what it claims: leave it to feedparser's own guesses
+    declaration = _XML_DECL.match(utf8)
+    if declaration:
+        fixed = _DECL_ENCODING.sub(b"", declaration.group(0))
+        utf8 = fixed + utf8[declaration.end() :]
+    if "content-type" in headers:
+        headers["content-type"] = _CHARSET.sub("", headers["content-type"]) + "; charset=utf-8"
+    return utf8, encoding.replace("-le", "le").replace("-be", "be")  # feedparser's names
+
+
 def entity_declaration(body: bytes) -> str | None:
     """Why the document is unsafe to parse (it declares entities in its prolog), or None."""
     for text in _decodings(body):
@@ -99,11 +140,13 @@ def parse_feed(
     response_headers = {k.lower(): v for k, v in headers.items()}
     response_headers.setdefault("content-location", base)
     response_headers.setdefault("content-type", "application/xml")
+    body, came_in = _transcoded(body, response_headers)
     if looks_like_json_feed(body, response_headers.get("content-type")):
         parsed: Any = parse_json_feed(body)
     else:
         parsed = feedparser.parse(body, response_headers=response_headers, sanitize_html=True)
-    return _build(parsed, feed, base, now, tracking)
+    result = _build(parsed, feed, base, now, tracking)
+    return replace(result, encoding=came_in) if came_in and result.encoding else result
 
 
 def _build(
@@ -133,7 +176,13 @@ def _build(
         return _with(result, warnings, error=ErrorKind.PARSE, detail=detail)
     source = feed.name or title or urlsplit(base).hostname or base
     context = _Context(
-        feed=feed, base=base, source=source, language=language, now=now, tracking=tracking
+        feed=feed,
+        base=base,
+        source=source,
+        language=language,
+        now=now,
+        tracking=tracking,
+        author=entry_author(meta) if _inherits_author(result.version) else None,
     )
     articles: dict[str, RawArticle] = {}
     for entry in entries:
@@ -143,6 +192,12 @@ def _build(
     if bozo and not articles:
         return _with(result, warnings, error=ErrorKind.PARSE, detail=_bozo_message(parsed))
     return _with(result, warnings, articles=tuple(articles.values()))
+
+
+def _inherits_author(version: str | None) -> bool:
+    """Atom (RFC 4287 §4.2.1) and JSON Feed items without an author have the feed's; RSS's
+    channel-level ``managingEditor`` is an address for editorial mail, not a byline."""
+    return bool(version) and str(version).startswith(("atom", "json"))
 
 
 def _with(result: ParsedFeed, warnings: list[str], **changes: Any) -> ParsedFeed:
@@ -170,6 +225,7 @@ class _Context:
     language: str | None
     now: datetime
     tracking: Tracking
+    author: str | None = None  # the feed's own author: Atom and JSON Feed items inherit it
 
 
 def _article(entry: Any, ctx: _Context, warnings: list[str]) -> RawArticle | None:
@@ -178,11 +234,13 @@ def _article(entry: Any, ctx: _Context, warnings: list[str]) -> RawArticle | Non
         warnings.append(f"entry without a usable link skipped: {entry.get('title', '')[:80]!r}")
         return None
     published = _published(entry, ctx.now, warnings)
+    text = entry_text(entry)
+    title = plain_title(entry.get("title", ""), entry.get("title_detail", {}).get("type"))
     return RawArticle(
         article_id=article_id(url, ctx.tracking),
         url=url,
-        title=plain_title(entry.get("title", ""), entry.get("title_detail", {}).get("type")),
-        text=entry_text(entry),
+        title=title or fallback_title(text),
+        text=text,
         source=ctx.source,
         feed=str(ctx.feed.url),
         lang=_language(entry.get("language")) or ctx.language,
@@ -190,8 +248,18 @@ def _article(entry: Any, ctx: _Context, warnings: list[str]) -> RawArticle | Non
         tags=ctx.feed.tags,
         published=published,
         fetched=ctx.now,
-        author=entry_author(entry),
+        author=entry_author(entry) or ctx.author,
     )
+
+
+def fallback_title(text: str, limit: int = TITLE_FALLBACK_CHARS) -> str:
+    """A title for an item that has none (RSS allows it: title *or* description): the start
+    of its first paragraph, cut at a word, with an ellipsis when cut; empty for no text."""
+    first = one_line(text.strip().split("\n", 1)[0]) if text.strip() else ""
+    if len(first) <= limit:
+        return first
+    cut = first[:limit].rsplit(" ", 1)[0] if " " in first[:limit] else first[:limit]
+    return cut.rstrip(" ,;:.-") + "…"
 
 
 AUTHOR_MAX_CHARS = 200
@@ -241,8 +309,12 @@ def _to_text(value: str, content_type: str | None) -> str:
 def _published(entry: Any, now: datetime, warnings: list[str]) -> datetime | None:
     """Publication time as aware UTC; None if missing; a time beyond ``now`` + 1 day is
     clamped to ``now`` with a warning."""
-    struct = entry.get("published_parsed") or entry.get("updated_parsed")
+    # dict.get: FeedParserDict maps a missing updated* to published* with a DeprecationWarning
+    struct = dict.get(entry, "published_parsed") or dict.get(entry, "updated_parsed")
     if not struct:
+        stated = dict.get(entry, "published") or dict.get(entry, "updated")
+        if stated:
+            warnings.append(f"unreadable date {str(stated)[:60]!r}: published left empty")
         return None
     try:
         when = datetime.fromtimestamp(calendar.timegm(struct), tz=UTC)

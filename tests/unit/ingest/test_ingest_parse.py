@@ -180,3 +180,77 @@ AUTHORED_JSON = b"""{"version": "https://jsonfeed.org/version/1.1", "title": "t"
 def test_author_is_carried(body: bytes, authors: list[str | None]) -> None:
     parsed = parse_feed(body, {}, FEED, NOW)
     assert [a.author for a in parsed.articles] == authors
+
+
+UTF16_DOC = (
+    '<?xml version="1.0"{decl}?><rss version="2.0"><channel><title>Ширше</title>'
+    "<item><title>Перемир'я</title><link>https://x.example/1</link></item></channel></rss>"
+)
+
+
+@pytest.mark.parametrize(
+    ("encoded", "headers", "encoding"),
+    [  # feedparser alone reads all but the declared-with-BOM one as UTF-8 and fails on NULs
+        (codecs.BOM_UTF16_LE + UTF16_DOC.format(decl="").encode("utf-16-le"), {}, "utf-16le"),
+        (codecs.BOM_UTF16_BE + UTF16_DOC.format(decl="").encode("utf-16-be"), {}, "utf-16be"),
+        (UTF16_DOC.format(decl="").encode("utf-16-le"), {}, "utf-16le"),  # no BOM: "<\0?\0"
+        (
+            codecs.BOM_UTF16_LE + UTF16_DOC.format(decl=' encoding="utf-16"').encode("utf-16-le"),
+            {"Content-Type": "text/xml; charset=UTF-16"},
+            "utf-16le",
+        ),
+        (  # the BOM wins over a charset that contradicts it (RFC 7303 §3)
+            codecs.BOM_UTF16_LE + UTF16_DOC.format(decl="").encode("utf-16-le"),
+            {"Content-Type": "application/rss+xml; charset=iso-8859-1"},
+            "utf-16le",
+        ),
+    ],
+)
+def test_utf16_documents_are_read_by_their_byte_order(
+    encoded: bytes, headers: dict[str, str], encoding: str
+) -> None:
+    parsed = parse_feed(encoded, headers, FEED, NOW)
+    assert (parsed.error, parsed.encoding) == (None, encoding)
+    assert [a.title for a in parsed.articles] == ["Перемир'я"]
+    assert parsed.title == "Ширше"
+
+
+def test_an_item_without_title_is_named_by_its_text() -> None:
+    long = "Sky watchers in Europe, Asia, and parts of Alaska and Canada will see a partial "
+    body = (
+        '<rss version="2.0"><channel><title>T</title>'
+        f"<item><link>https://x.example/1</link><description>{long * 2}</description></item>"
+        "<item><link>https://x.example/2</link><description>Short one.\nSecond line.</description>"
+        "</item><item><link>https://x.example/3</link></item></channel></rss>"
+    ).encode()
+    first, second, third = parse_feed(body, {}, FEED, NOW).articles
+    assert first.title.endswith("…") and len(first.title) <= 101
+    assert long.startswith(first.title[:-1]) or (long * 2).startswith(first.title[:-1])
+    assert " " not in first.title[-2:]  # cut at a word, not inside one
+    assert (second.title, third.title) == ("Short one.", "")
+
+
+def test_unreadable_date_is_a_warning_and_no_date() -> None:
+    body = (
+        b'<rss version="2.0"><channel><title>T</title><item><title>a</title>'
+        b"<link>https://x.example/1</link><pubDate>yesterday-ish</pubDate></item></channel></rss>"
+    )
+    parsed = parse_feed(body, {}, FEED, NOW)
+    assert parsed.articles[0].published is None
+    assert any("unreadable date 'yesterday-ish'" in w for w in parsed.warnings)
+
+
+def test_atom_and_json_feed_items_inherit_the_feed_author_rss_does_not() -> None:
+    atom = (
+        b'<feed xmlns="http://www.w3.org/2005/Atom"><title>A</title><author><name>Desk</name>'
+        b'</author><entry><title>e</title><link href="https://x.example/1"/></entry>'
+        b'<entry><title>f</title><link href="https://x.example/2"/><author><name>Own</name>'
+        b"</author></entry></feed>"
+    )
+    rss = (
+        b'<rss version="2.0"><channel><title>R</title><managingEditor>ed@x.example (Ed)'
+        b"</managingEditor><item><title>a</title><link>https://x.example/1</link></item>"
+        b"</channel></rss>"
+    )
+    assert [a.author for a in parse_feed(atom, {}, FEED, NOW).articles] == ["Desk", "Own"]
+    assert [a.author for a in parse_feed(rss, {}, FEED, NOW).articles] == [None]
