@@ -5,7 +5,10 @@ per-host politeness applies as it would in production). Between rounds a share o
 gains one item (the rest are unchanged: half answer 304 to If-None-Match, half send no ETag
 and are caught by the body hash). Measured in the same run, against the same server:
 
-- naive: ``for url in urls: feedparser.parse(url)`` (one pass over the 500 feeds);
+- naive: ``for url in urls: feedparser.parse(url)`` (one pass over the 500 feeds, cut into
+  N slices: slice r runs right before warm round r, so both sides of each round's ratio are
+  measured within seconds of each other — this 2-core VM's speed drifts by 20–40 % over a
+  minute, which a naive pass measured once, up front, turned into ratio noise);
 - newsmon: ``FeedPoller.poll_all`` for one cold round (everything new) and N warm rounds,
   with ``--workers`` fetch threads and ``--parse-processes`` parse worker processes.
 
@@ -204,9 +207,21 @@ def naive(feed_urls: list[str], meter: Meter) -> tuple[float, float, float]:
     return wall, cpu, served
 
 
+def slices(feed_urls: list[str], parts: int) -> list[list[str]]:
+    """``feed_urls`` cut into ``parts`` consecutive slices (every URL in exactly one)."""
+    size, extra = divmod(len(feed_urls), parts)
+    out, start = [], 0
+    for i in range(parts):
+        end = start + size + (1 if i < extra else 0)
+        out.append(feed_urls[start:end])
+        start = end
+    return out
+
+
 def newsmon_rounds(
     feed_urls: list[str], rounds: int, counter: Any, meter: Meter, workers: int, parsers: int
 ) -> dict[str, Any]:
+    """The cold round, then ``rounds`` warm rounds, each preceded by its naive slice."""
     from ingest.poller import FeedPoller
     from newsmon.bus import MemoryBus
     from newsmon.config import FeedConfig, IngestSettings, Settings
@@ -228,12 +243,16 @@ def newsmon_rounds(
         poller = FeedPoller(feeds, bus, Path(tmp) / "state.sqlite3", settings)
         now = datetime.now(UTC)
         cold = meter(lambda: poller.poll_all(now))
-        warm = [0.0, 0.0, 0.0]
+        warm, plain = [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]
+        per_round: list[float] = []
         statuses: dict[str, int] = {}
-        for r in range(1, rounds + 1):
+        for r, part in enumerate(slices(feed_urls, rounds), start=1):
             counter.value = r
+            naive_figures = naive(part, meter)
+            plain = [a + b for a, b in zip(plain, naive_figures, strict=True)]
             *figures, report = meter(lambda: poller.poll_all(now))
             warm = [a + b for a, b in zip(warm, figures, strict=True)]
+            per_round.append((len(feed_urls) / figures[0]) / (len(part) / naive_figures[0]))
             for f in report.feeds:
                 statuses[f.status] = statuses.get(f.status, 0) + 1
         poller.close()
@@ -241,6 +260,8 @@ def newsmon_rounds(
             "cold": cold[:3],
             "cold_new": cold[3].new_items,
             "warm": warm,
+            "naive": plain,
+            "per_round": per_round,
             "statuses": statuses,
             "published": len(bus.records("news.articles.raw.v1")),
         }
@@ -264,12 +285,12 @@ def main() -> int:
     meter = Meter(server.pid)
     feed_urls = urls(args.feeds)
     try:
-        naive_wall, naive_cpu, naive_served = naive(feed_urls, meter)
         ours = newsmon_rounds(
             feed_urls, args.rounds, counter, meter, args.workers, args.parse_processes
         )
     finally:
         server.terminate()
+    naive_wall, naive_cpu, naive_served = ours["naive"]
     polls = args.feeds * args.rounds
     warm_wall, warm_cpu, warm_served = ours["warm"]
     cold_wall, cold_cpu, _ = ours["cold"]
@@ -291,6 +312,8 @@ def main() -> int:
         "speedup_warm_vs_naive": round((polls / warm_wall) / (args.feeds / naive_wall), 1),
         "speedup_cold_vs_naive": round(naive_wall / cold_wall, 1),
         "cpu_ratio_warm_vs_naive": round((naive_cpu / args.feeds) / (warm_cpu / polls), 1),
+        "speedup_per_round": [round(x, 1) for x in ours["per_round"]],
+        "speedup_median_round": round(sorted(ours["per_round"])[len(ours["per_round"]) // 2], 1),
         "warm_statuses": ours["statuses"],
         "published": ours["published"],
         "load_average": os.getloadavg()[0],

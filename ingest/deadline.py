@@ -26,7 +26,6 @@ from contextlib import contextmanager
 from typing import Any
 
 import httpcore
-import httpx
 from httpcore._backends.sync import SyncBackend
 
 from ingest.ssrf import AddressGuard, ResolveError, resolve
@@ -191,9 +190,10 @@ class _PoolPerOrigin:
         self.close()
 
 
-class GuardedTransport(httpx.HTTPTransport):
-    """An httpx transport over keep-alive connection pools (one per origin) whose sockets obey
-    the calling thread's :func:`deadline` and whose connections pass ``guard``."""
+class GuardedTransport:
+    """Keep-alive connection pools (one per origin) whose sockets obey the calling thread's
+    :func:`deadline` and whose connections pass ``guard``; requests and responses are
+    httpcore's (the fetcher speaks to the pool directly, see ``ingest.fetch``)."""
 
     def __init__(
         self,
@@ -204,7 +204,6 @@ class GuardedTransport(httpx.HTTPTransport):
         max_connections: int = 64,
         clock: Clock = time.monotonic,
     ) -> None:
-        # Deliberately not calling super().__init__: we only replace the pool it would build.
         backend = _GuardedBackend(guard, clock)
 
         def make() -> httpcore.ConnectionPool:
@@ -217,4 +216,11 @@ class GuardedTransport(httpx.HTTPTransport):
                 network_backend=backend,
             )
 
-        self._pool = _PoolPerOrigin(make)  # type: ignore[assignment]
+        self._pool = _PoolPerOrigin(make)
+
+    def handle(self, request: httpcore.Request) -> httpcore.Response:
+        """Send ``request``; the response streams until read to its end or closed."""
+        return self._pool.handle_request(request)
+
+    def close(self) -> None:
+        self._pool.close()

@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 
@@ -56,6 +57,7 @@ class HostGate:
             return self._hosts[key]
 
 
+@lru_cache(maxsize=8192)
 def host_key(url: str) -> str:
     """The politeness key of a URL: its host name, lower case (ports ignored)."""
     return (urlsplit(url).hostname or "").lower()

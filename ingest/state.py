@@ -82,10 +82,17 @@ _ADDED_COLUMNS = {
 }
 
 
-def _to_db(name: str, value: object) -> object:
-    if name in _TIMES and isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat()
-    return value
+_TIME_AT = tuple(i for i, name in enumerate(_COLUMNS) if name in _TIMES)
+
+
+def _row(record: FeedRecord) -> list[object]:
+    """The record's column values as stored (times as ISO 8601 UTC text)."""
+    row: list[object] = [getattr(record, name) for name in _COLUMNS]
+    for i in _TIME_AT:
+        value = row[i]
+        if isinstance(value, datetime):
+            row[i] = value.astimezone(UTC).isoformat()
+    return row
 
 
 def _from_db(name: str, value: object) -> object:
@@ -143,7 +150,7 @@ class FeedState:
 
     def save_many(self, records: Iterable[FeedRecord]) -> None:
         """Store feed records in one transaction."""
-        rows = [[_to_db(n, getattr(r, n)) for n in _COLUMNS] for r in records]
+        rows = [_row(r) for r in records]
         marks = ", ".join("?" for _ in _COLUMNS)
         with self._lock:
             self._db.execute("BEGIN")
