@@ -19,10 +19,10 @@ from datetime import UTC, datetime, timedelta
 
 from newsmon.bus import TAGGED_TOPIC, Record
 from newsmon.config import Settings
-from newsmon.documents import SearchDocument
+from newsmon.documents import SearchDocument, decode_exact
 from newsmon.errors import TransientError
-from newsmon.runtime import DeadLetter, decode_records
-from newsmon.schema import TaggedArticle
+from newsmon.runtime import DeadLetter
+from newsmon.schema import SchemaError, TaggedArticle, decode
 from newsmon.store import ArticleStore, RollingStore, RolloverPolicy
 
 log = logging.getLogger(__name__)
@@ -54,7 +54,16 @@ class IndexStage:
         now = self._clock()
         docs, copies, letters = self._documents(records, now)
         result = self._store.write_articles([doc for _, doc in docs.values()])
-        for doc_id, reason in result.failed:  # every copy of a rejected document is a letter
+        failed = dict(result.failed)
+        again = [docs[i][1].canonical() for i in failed if docs[i][1].is_verbatim]
+        if again:  # a verbatim document rejected: send it once as the article serialises
+            retried = self._store.write_articles(again)
+            for doc_id in (*retried.written, *retried.duplicates):
+                del failed[doc_id]
+            failed.update(retried.failed)
+            result.written.extend(retried.written)
+            result.duplicates.extend(retried.duplicates)
+        for doc_id, reason in failed.items():  # every copy of a rejected document is a letter
             for rec in [docs[doc_id][0], *copies.pop(doc_id, [])]:
                 letters.append(DeadLetter(rec, f"store rejected document: {reason}"))
         repeated = sum(len(c) for c in copies.values())
@@ -74,15 +83,27 @@ class IndexStage:
         self, records: Sequence[Record], now: datetime
     ) -> tuple[dict[str, tuple[Record, SearchDocument]], dict[str, list[Record]], list[DeadLetter]]:
         """One search document per article id (later copies in ``copies``), and the records
-        that are not tagged articles, as dead letters."""
+        that are not tagged articles, as dead letters. A message that decodes exactly is sent
+        as it came (:meth:`SearchDocument.verbatim`); any other is decoded as usual."""
         docs: dict[str, tuple[Record, SearchDocument]] = {}
         copies: dict[str, list[Record]] = {}
-        decoded, letters = decode_records(TaggedArticle, records)
-        for rec, article in decoded:
+        letters: list[DeadLetter] = []
+        for rec in records:
+            exact = decode_exact(rec.value)
+            if exact is not None:
+                article: TaggedArticle = exact
+                doc = SearchDocument.verbatim(exact, rec.value, ingested=now)
+            else:
+                try:
+                    article = decode(TaggedArticle, rec.value)
+                except SchemaError as exc:
+                    letters.append(DeadLetter(rec, str(exc)))
+                    continue
+                doc = SearchDocument(article, ingested=now)
             if article.article_id in docs:
                 copies.setdefault(article.article_id, []).append(rec)
             else:
-                docs[article.article_id] = (rec, SearchDocument(article, ingested=now))
+                docs[article.article_id] = (rec, doc)
         return docs, copies, letters
 
     def _maybe_rollover(self, now: datetime) -> None:

@@ -61,6 +61,7 @@ _HIGHLIGHT = {
 
 
 _ANY_STATUS = range(1000)
+_BULK_FILTER = ["errors", "items.*.status", "items.*.error"]
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -192,25 +193,24 @@ class ElasticsearchStore:
         self, index: str, docs: Sequence[Mapping[str, Any]], result: WriteResult
     ) -> list[Mapping[str, Any]]:
         """Create ``docs`` in ``index``; record outcomes; return the transiently failed ones."""
-        by_id = {str(d["article_id"]): d for d in docs}
         retry: list[Mapping[str, Any]] = []
-        for ok, item in self._bulk(index, docs):
-            info = item["create"]
-            doc_id, status = str(info.get("_id")), _status(info.get("status"))
-            if ok:
+        for doc, doc_id, status, error in self._bulk(index, docs):
+            if 200 <= status < 300:
                 result.written.append(doc_id)
             elif status == 409:
                 result.duplicates.append(doc_id)
             elif status in _TRANSIENT_STATUS or status == 0:
                 log.warning("bulk item transient id=%s status=%s", doc_id, status)
-                retry.append(by_id[doc_id])
+                retry.append(doc)
             else:
-                result.failed.append((doc_id, _reason(info.get("error"))))
+                result.failed.append((doc_id, _reason(error)))
         return retry
 
-    def _bulk(self, index: str, docs: Sequence[Mapping[str, Any]]) -> Iterator[Any]:
+    def _bulk(
+        self, index: str, docs: Sequence[Mapping[str, Any]]
+    ) -> Iterator[tuple[Mapping[str, Any], str, int, Any]]:
         """``_bulk`` create requests of at most ``chunk_docs`` documents and ``chunk_bytes``;
-        (ok, item) per document. The NDJSON body is joined from bytes: a
+        (doc, id, status, error) per document. The NDJSON body is joined from bytes: a
         :class:`SearchDocument` brings its JSON, the action line is a template, so the only
         serialisation is the document's own (``helpers.streaming_bulk`` would copy each
         action, serialise it as a dict and track it: ~10 µs a document). Per-item 429/5xx
@@ -218,24 +218,46 @@ class ElasticsearchStore:
         transport's retries (429, 502-504) raises."""
         head = b'{"create":{"_index":' + json.dumps(index).encode() + b',"_id":'
         lines: list[bytes] = []
+        chunk: list[tuple[Mapping[str, Any], str]] = []
         size = 0
         for doc in docs:
-            source = (doc.encoded() if isinstance(doc, SearchDocument)
-                      else json.dumps(doc, ensure_ascii=False).encode())
-            doc_id = json.dumps(str(doc["article_id"])).encode()
-            line = b"".join((head, doc_id, b"}}\n", source, b"\n"))
+            if isinstance(doc, SearchDocument):
+                doc_id, source = doc.article_id, doc.encoded()
+            else:
+                doc_id = str(doc["article_id"])
+                source = json.dumps(doc, ensure_ascii=False).encode()
+            plain = doc_id.isascii() and doc_id.isalnum()  # hex ids: nothing to escape
+            quoted = b'"' + doc_id.encode() + b'"' if plain else json.dumps(doc_id).encode()
+            line = b"".join((head, quoted, b"}}\n", source, b"\n"))
             if lines and (len(lines) == self.chunk_docs or size + len(line) > self.chunk_bytes):
-                yield from self._send(lines)
-                lines, size = [], 0
+                yield from self._send(lines, chunk)
+                lines, chunk, size = [], [], 0
             lines.append(line)
+            chunk.append((doc, doc_id))
             size += len(line)
         if lines:
-            yield from self._send(lines)
+            yield from self._send(lines, chunk)
 
-    def _send(self, lines: list[bytes]) -> Iterator[tuple[bool, Any]]:
-        resp = self._es.bulk(operations=b"".join(lines))  # type: ignore[arg-type]  # NDJSON as is
-        for item in resp["items"]:
-            yield 200 <= _status(item["create"].get("status")) < 300, item
+    def _send(
+        self, lines: list[bytes], chunk: list[tuple[Mapping[str, Any], str]]
+    ) -> Iterator[tuple[Mapping[str, Any], str, int, Any]]:
+        """One ``_bulk`` request. The response is filtered to each item's status and error
+        (items come back in request order, so ids are ours): a 500-document answer shrinks
+        from ~75 KB to ~12 KB, and with ``errors: false`` nothing in it is read at all."""
+        resp = self._es.bulk(
+            operations=b"".join(lines),  # type: ignore[arg-type]  # NDJSON as is
+            filter_path=_BULK_FILTER,
+        )
+        if not resp.get("errors"):
+            for doc, doc_id in chunk:
+                yield doc, doc_id, 201, None
+            return
+        items = resp["items"]
+        if len(items) != len(chunk):  # cannot happen; refuse to guess which item is whose
+            raise TransientError(f"bulk answered {len(items)} items for {len(chunk)} documents")
+        for (doc, doc_id), item in zip(chunk, items, strict=True):
+            info = item.get("create", {})
+            yield doc, doc_id, _status(info.get("status")), info.get("error")
 
     def _backing_indices(self) -> tuple[str, list[str]]:
         """The alias's write index and its other indices (schema created if missing)."""

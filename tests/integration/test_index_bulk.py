@@ -17,6 +17,7 @@ from index.stage import IndexStage
 from newsmon.adapters.es_store import ElasticsearchStore
 from newsmon.adapters.kafka_bus import KafkaBus
 from newsmon.bus import DEADLETTER_TOPIC, TAGGED_TOPIC, Bus, Consumer, Record
+from newsmon.documents import SearchDocument, decode_exact
 from newsmon.runtime import process_batch
 from newsmon.schema import Actor, TaggedArticle, Topic, article_id, encode
 from newsmon.store import RolloverPolicy
@@ -137,3 +138,23 @@ def test_10k_bulk_with_poison_exactly_once_and_replay(
     assert replay.written == 0 and replay.duplicates == n
     assert es_store.count() == n and not duplicate_ids(es_store)
     bus.close()
+
+
+def test_a_message_elasticsearch_would_reject_verbatim_is_indexed_canonically(
+    es_store: ElasticsearchStore,
+) -> None:
+    """pydantic reads '2025-05-01 00:00:00Z' (a space for the 'T') as a date; Elasticsearch's
+    date parser does not. The verbatim document is rejected, the canonical one is indexed."""
+    payload = encode(article(1)).replace(
+        b'"fetched":"2025-05-01T00:00:00Z"', b'"fetched":"2025-05-01 00:00:00Z"'
+    )
+    exact = decode_exact(payload)
+    assert exact is not None
+    probe = es_store.write_articles([SearchDocument.verbatim(exact, payload, ingested=T0)])
+    assert probe.written == [] and "fetched" in probe.failed[0][1]  # ES refuses it as sent
+
+    stage = IndexStage(es_store, policy=NO_ROLLOVER)
+    assert stage.handle([Record(TAGGED_TOPIC, 0, 0, None, payload)]) == []
+    es_store.refresh()
+    assert stage.written == 1 and es_store.count() == 1
+    assert es_store.get(exact.article_id)["fetched"] == "2025-05-01T00:00:00Z"  # type: ignore[index]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import json
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -11,8 +13,9 @@ from index.layout import load_layout
 from index.schema_check import normalise, schema_problems
 from index.stage import IndexStage
 from newsmon.bus import TAGGED_TOPIC, MemoryBus, Record
-from newsmon.schema import TaggedArticle, article_id, encode
-from newsmon.store import MemoryStore, RolloverPolicy
+from newsmon.documents import SearchDocument
+from newsmon.schema import TaggedArticle, article_id, decode, encode
+from newsmon.store import MemoryStore, RolloverPolicy, WriteResult
 
 T0 = datetime(2025, 5, 20, 12, 0, tzinfo=UTC)
 
@@ -130,3 +133,52 @@ def test_every_copy_of_a_rejected_document_is_dead_lettered() -> None:
     letters = stage.handle(records)
     assert [letter.record.offset for letter in letters] == [0, 1, 2]
     assert stage.duplicates == 0
+
+
+class StrictDateStore(MemoryStore):
+    """Rejects a document whose JSON has a date Elasticsearch's date parser would not take
+    (a space for the 'T'), as a mapping error; records every attempt."""
+
+    def __init__(self, reject_always: str = "") -> None:
+        super().__init__()
+        self.attempts: list[tuple[str, bool]] = []
+        self.reject_always = reject_always
+
+    def write_articles(self, docs: Sequence[Mapping[str, Any]]) -> WriteResult:
+        result, good = WriteResult(), []
+        for doc in docs:
+            assert isinstance(doc, SearchDocument)
+            self.attempts.append((doc.article_id, doc.is_verbatim))
+            body = json.loads(doc.encoded())
+            if " " in body["fetched"] or doc.article_id == self.reject_always:
+                result.failed.append((doc.article_id, "mapper_parsing_exception: fetched"))
+            else:
+                good.append(doc)
+        accepted = super().write_articles(good)
+        result.written.extend(accepted.written)
+        result.duplicates.extend(accepted.duplicates)
+        return result
+
+
+def test_a_rejected_verbatim_document_is_sent_once_more_canonically() -> None:
+    plain, odd = tagged(1), tagged(2).replace(b'"fetched":"2025-05-20T12:00:00Z"',
+                                            b'"fetched":"2025-05-20 12:00:00Z"')
+    store = StrictDateStore()
+    stage = IndexStage(store, clock=lambda: T0)
+    assert stage.handle([rec(plain), rec(odd, 1)]) == []
+    id1, id2 = (decode(TaggedArticle, v).article_id for v in (plain, odd))
+    assert store.attempts == [(id1, True), (id2, True), (id2, False)]
+    assert stage.written == 2 and stage.dead_letters == 0
+    assert store.get(id2)["fetched"] == "2025-05-20T12:00:00+00:00"  # type: ignore[index]
+
+
+def test_a_document_rejected_in_both_forms_is_one_dead_letter_per_copy() -> None:
+    value = tagged(3)
+    doc_id = decode(TaggedArticle, value).article_id
+    store = StrictDateStore(reject_always=doc_id)
+    stage = IndexStage(store, clock=lambda: T0)
+    letters = stage.handle([rec(value), rec(value, 1), rec(tagged(4), 2)])
+    assert [letter.record.offset for letter in letters] == [0, 1]
+    assert all("mapper_parsing_exception" in letter.error for letter in letters)
+    assert store.attempts.count((doc_id, True)) == 1 and store.attempts.count((doc_id, False)) == 1
+    assert stage.written == 1 and stage.dead_letters == 2

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta, timezone
-from typing import Any
+from typing import Any, get_args
 
 import pytest
+from pydantic import BaseModel
 
-from newsmon.documents import SearchDocument, search_document
-from newsmon.schema import Actor, Place, TaggedArticle, Topic, article_id
+from newsmon.documents import ExactTaggedArticle, SearchDocument, decode_exact, search_document
+from newsmon.schema import Actor, Place, TaggedArticle, Topic, article_id, decode, encode
 
 T0 = datetime(2025, 5, 20, 12, 0, tzinfo=UTC)
 KYIV = timezone(timedelta(hours=3))
@@ -66,3 +67,75 @@ def test_every_article_field_is_in_the_document_or_deliberately_left_out() -> No
     """A field added to TaggedArticle shows up in encoded(): search_document must carry it too."""
     doc = json.loads(SearchDocument(article(lang="en", country="ua"), ingested=T0).encoded())
     assert set(doc) == set(search_document(article(lang="en", country="ua"), ingested=T0))
+
+
+# ---- verbatim documents: the message's own bytes, when it is exactly a tagged article ----
+
+
+def exact_payloads() -> list[bytes]:
+    return [
+        encode(article()),
+        encode(article(published=None, lang="uk", actors=(), places=())),
+        encode(article(title="Перемир'я \\ \"quoted\" \t tab", author="Олена")),
+    ]
+
+
+@pytest.mark.parametrize("payload", exact_payloads(), ids=["full", "sparse", "escapes"])
+def test_a_verbatim_document_is_the_canonical_document(payload: bytes) -> None:
+    exact = decode_exact(payload)
+    assert exact is not None and exact.model_dump() == decode(TaggedArticle, payload).model_dump()
+    verbatim = SearchDocument.verbatim(exact, payload, ingested=T0)
+    canonical = SearchDocument(decode(TaggedArticle, payload), ingested=T0)
+    assert verbatim.is_verbatim and not canonical.is_verbatim
+    assert json.loads(verbatim.encoded()) == json.loads(canonical.encoded())
+    assert payload[len(b'{"schema_version":1,') : -1] in verbatim.encoded()  # its own bytes
+    assert b"schema_version" not in verbatim.encoded()
+
+
+def _with(payload: bytes, old: bytes, new: bytes) -> bytes:
+    assert old in payload
+    return payload.replace(old, new, 1)
+
+
+PLAIN = encode(article())
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        _with(PLAIN, b'"story_id":', b'"newer_field":1,"story_id":'),  # unknown top-level field
+        _with(PLAIN, b'"country":"RU"', b'"country":"RU","wikidata":"Q7747"'),  # nested
+        _with(PLAIN, b'"salience":0.9', b'"salience":"0.9"'),  # a number as a string: coerced
+        _with(PLAIN, b'"fetched":"2025-05-20T12:00:00Z"', b'"fetched":1747742400'),  # epoch
+    ],
+    ids=["unknown-field", "unknown-nested-field", "string-number", "epoch-date"],
+)
+def test_anything_but_an_exact_message_is_decoded_and_encoded_canonically(payload: bytes) -> None:
+    assert decode_exact(payload) is None
+    lax = decode(TaggedArticle, payload)  # still a valid message: it is indexed, canonically
+    encoded = json.loads(SearchDocument(lax, ingested=T0).encoded())
+    assert "newer_field" not in encoded and "wikidata" not in json.dumps(encoded)
+    assert isinstance(encoded["actors"][0]["salience"], float)
+    assert encoded["fetched"] == "2025-05-20T12:00:00Z"
+
+
+def test_a_payload_laid_out_differently_is_encoded_canonically() -> None:
+    reordered = json.dumps({**json.loads(PLAIN), "schema_version": 1}).encode()  # version last
+    exact = decode_exact(reordered)
+    assert exact is not None
+    doc = SearchDocument.verbatim(exact, reordered, ingested=T0)
+    assert not doc.is_verbatim and b"schema_version" not in doc.encoded()
+    assert json.loads(doc.encoded()) == json.loads(SearchDocument(exact, ingested=T0).encoded())
+
+
+def test_every_nested_model_of_the_exact_article_forbids_unknown_fields() -> None:
+    """A nested model added to TaggedArticle needs its exact twin, or unknown keys would slip
+    into _source through the verbatim path."""
+    seen = []
+    for name, info in ExactTaggedArticle.model_fields.items():
+        for arg in (*get_args(info.annotation), info.annotation):
+            if isinstance(arg, type) and issubclass(arg, BaseModel):
+                assert arg.model_config.get("extra") == "forbid", name
+                seen.append(arg.__name__)
+    assert sorted(seen) == ["_ExactActor", "_ExactPlace", "_ExactTopic"]
+    assert ExactTaggedArticle.model_config.get("extra") == "forbid"
