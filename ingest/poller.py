@@ -1,10 +1,14 @@
 """The feed poller: fetch due feeds in parallel, politely; publish new articles as each feed
 completes; remember what is done only after the bus acknowledged it.
 
-Concurrency model: threads. Fetching is I/O and parsing (feedparser, trafilatura) is
-synchronous CPU work that holds the GIL in either model, so asyncio would buy nothing for
-parsing and would cost the per-thread wall-clock deadline (:mod:`ingest.deadline`) that the
-synchronous transport gives us. Feeds are grouped by host into at most
+Concurrency model: threads, not asyncio. Fetching is I/O and parsing (feedparser,
+trafilatura) is synchronous CPU work that holds the GIL in either model (parse worker
+processes take it off the fetching threads: :mod:`ingest.parsing`), and the HTTP exchange
+costs the same CPU either way: measured against the bench's loopback server, httpcore's async
+pool on asyncio served conditional GETs (304) at 340–490 µs CPU and 2,000–2,900 requests/s
+with 16 in flight, our synchronous path at 460–510 µs and 2,000–2,200 requests/s on two
+threads — while the async side carried neither the wall-clock deadline nor the connect-time
+address guard (:mod:`ingest.deadline`). Feeds are grouped by host into at most
 ``ingest.host_concurrency`` lanes per host; lanes run on ``ingest.workers`` threads; one
 :class:`HostGate` spaces requests to each host (feeds and article pages alike).
 
