@@ -5,8 +5,9 @@
 sends pre-encoded — a message that validates exactly is sent as its own bytes, and sent once
 more canonically if the store rejects it that way); it returns only when the store
 acknowledged the batch, so the runtime commits offsets after the write. Outcomes: written;
-duplicate (already in the store, in any backing index, or twice in the batch); dead letter (undecodable message, or a document the
-store rejects for good, e.g. a mapping error) with the reason. A store that is down raises
+duplicate (already in the store, in any backing index, or twice in the batch); dead letter
+(undecodable message, or a document the store rejects for good, e.g. a mapping error) with
+the reason. A store that is down raises
 TransientError: nothing is committed and the batch comes again. Every ``policy.check_every``
 seconds the stage asks a store with backing indices (:class:`~newsmon.store.RollingStore`)
 to roll over.
