@@ -84,6 +84,31 @@ _ADDED_COLUMNS = {
 
 _TIME_AT = tuple(i for i, name in enumerate(_COLUMNS) if name in _TIMES)
 
+# An operator's resume (``feeds resume``, another process) can land while the poller is
+# polling that feed; the poll's record, taken before, must not undo it. The stored row wins
+# for what a resume sets when its ``resumed`` is newer than the record's: one statement, so
+# it holds across processes without a read-modify-write.
+_RESUMED_SINCE = (
+    "feeds.resumed IS NOT NULL AND (excluded.resumed IS NULL OR feeds.resumed > excluded.resumed)"
+)
+_KEPT_BY_RESUME = {
+    "gone": "0",
+    "consecutive_failures": "0",
+    "next_poll": "NULL",
+    "resumed": "feeds.resumed",
+}
+_UPSERT = (
+    f"INSERT INTO feeds ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' for _ in _COLUMNS)}) "
+    "ON CONFLICT(url) DO UPDATE SET "
+    + ", ".join(
+        f"{name} = CASE WHEN {_RESUMED_SINCE} THEN {_KEPT_BY_RESUME[name]} ELSE excluded.{name} END"
+        if name in _KEPT_BY_RESUME
+        else f"{name} = excluded.{name}"
+        for name in _COLUMNS
+        if name != "url"
+    )
+)
+
 
 def _row(record: FeedRecord) -> list[object]:
     """The record's column values as stored (times as ISO 8601 UTC text)."""
@@ -149,15 +174,13 @@ class FeedState:
         self.save_many([record])
 
     def save_many(self, records: Iterable[FeedRecord]) -> None:
-        """Store feed records in one transaction."""
+        """Store feed records in one transaction. A resume stored since a record was read
+        (its ``resumed`` is newer) is kept: not gone, no failures, due now."""
         rows = [_row(r) for r in records]
-        marks = ", ".join("?" for _ in _COLUMNS)
         with self._lock:
             self._db.execute("BEGIN")
             try:
-                self._db.executemany(
-                    f"INSERT OR REPLACE INTO feeds ({', '.join(_COLUMNS)}) VALUES ({marks})", rows
-                )
+                self._db.executemany(_UPSERT, rows)
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise

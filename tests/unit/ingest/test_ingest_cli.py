@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import random
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ from ingest.state import STATE_FILE, FeedState
 from newsmon.bus import MemoryBus
 from newsmon.cli import main
 from newsmon.config import IngestSettings, Settings, load_feeds
-from tests.unit.ingest.feedserver import FeedServer, rss, static
+from tests.unit.ingest.feedserver import FeedServer, rss, send, static
 
 OPML = b"""<?xml version="1.0"?>
 <opml version="2.0"><head><title>subs</title></head><body>
@@ -195,6 +196,34 @@ def test_resume_resets_the_failure_backoff(
     record = after.get(url)
     after.close()
     assert (record.consecutive_failures, record.next_poll, record.gone) == (0, None, False)
+
+
+def test_a_resume_that_lands_while_the_feed_is_polled_is_not_undone(
+    env: Path, tmp_path: Path, feed_server: FeedServer
+) -> None:
+    url = feed_server.url("/flaky")
+    env.write_text(f"- url: {url}\n")
+    settings = Settings(
+        data_dir=tmp_path / "data", ingest=IngestSettings(host_spacing=0, full_text_min_chars=0)
+    )
+    poller = FeedPoller(
+        load_feeds(env), MemoryBus(), tmp_path / "data" / STATE_FILE, settings, rng=random.Random(1)
+    )
+    now = datetime.now(UTC)
+    feed_server.routes["/flaky"] = static(b"", 503)
+    poller.poll_all(now)  # a failure: backed off
+
+    def resumed_then_gone(handler: BaseHTTPRequestHandler) -> None:
+        assert main(["feeds", "resume", url]) == 0  # the operator, mid-poll
+        send(handler, 410)
+
+    feed_server.routes["/flaky"] = resumed_then_gone
+    [report] = poller.poll_all(now).feeds
+    assert (report.status, report.gone) == ("error", True)
+    feed_server.routes["/flaky"] = static(rss([("Back", "https://example.org/back")]))
+    [report] = poller.poll_due(now + timedelta(seconds=1)).feeds  # the resume holds: due now
+    poller.close()
+    assert (report.status, report.new_items) == ("ok", 1)
 
 
 def test_resume_of_an_unknown_feed_is_a_clear_error(env: Path, tmp_path: Path) -> None:

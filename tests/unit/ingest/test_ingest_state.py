@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from ingest.state import STATE_FILE, FeedRecord, FeedState
@@ -72,3 +73,24 @@ def test_shared_between_threads(tmp_path: Path) -> None:
         t.join()
     assert len(state.records()) == 8
     assert state.unseen(f"{n}-{i}" for n in range(8) for i in range(50)) == set()
+
+
+def test_a_resume_stored_since_the_record_was_read_survives_its_save(tmp_path: Path) -> None:
+    poller_side = FeedState(tmp_path / "s.db")
+    poller_side.save(FeedRecord(url="http://x/", gone=True, consecutive_failures=4))
+    polled = poller_side.get("http://x/")  # read before the poll...
+    operator = FeedState(tmp_path / "s.db")  # ...`feeds resume` in another process...
+    assert operator.resume("http://x/", NOW) is not None
+    later = NOW + timedelta(minutes=5)
+    poller_side.save(  # ...and the poll's outcome, built from the stale read, is saved
+        replace(polled, consecutive_failures=5, next_poll=later, last_polled=later)
+    )
+    record = operator.get("http://x/")
+    assert (record.gone, record.consecutive_failures, record.next_poll) == (False, 0, None)
+    assert (record.resumed, record.last_polled) == (NOW, later)  # the rest is the poll's
+    # a record that already carries the resume is saved as it is
+    poller_side.save(replace(record, consecutive_failures=1, next_poll=later))
+    saved = operator.get("http://x/")
+    assert (saved.consecutive_failures, saved.next_poll) == (1, later)
+    poller_side.close()
+    operator.close()
