@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urljoin, urlsplit
@@ -245,33 +245,25 @@ class Fetcher:
         validators: Validators,
         now: datetime,
     ) -> FetchResult:
-        status, headers, version = response.status, response.headers, response.http_version
+        status, headers = response.status, response.headers
+        result = partial(
+            FetchResult, url, final_url, status, headers,
+            moved_to=moved, http_version=response.http_version,
+        )  # fmt: skip
         error = classify_status(status)
         if error is not None:
             wait = retry_after_seconds(headers.get("retry-after"), now)
-            return FetchResult(
-                url, final_url, status, headers, moved_to=moved, http_version=version,
-                error=error, detail=f"HTTP {status}", retry_after=wait,
-            )  # fmt: skip
+            return result(error=error, detail=f"HTTP {status}", retry_after=wait)
         if status == 304:
             response.drain()  # no body by definition; reaching its end keeps the connection
-            return FetchResult(
-                url, final_url, status, headers, moved_to=moved, http_version=version,
-                not_modified=True, body_hash=validators.body_hash,
-            )  # fmt: skip
+            return result(not_modified=True, body_hash=validators.body_hash)
         try:
             body = self._read_body(response)
         except _TooLargeError:
-            return FetchResult(
-                url, final_url, status, headers, moved_to=moved, http_version=version,
-                error=ErrorKind.TOO_LARGE, detail=f"body over {self._max_bytes} bytes",
-            )  # fmt: skip
+            return result(error=ErrorKind.TOO_LARGE, detail=f"body over {self._max_bytes} bytes")
         digest = body_hash(body)
         same = validators.body_hash is not None and digest == validators.body_hash
-        return FetchResult(
-            url, final_url, status, headers, body, same, moved, http_version=version,
-            body_hash=digest,
-        )  # fmt: skip
+        return result(body=body, not_modified=same, body_hash=digest)
 
     def _read_body(self, response: _Response) -> bytes:
         declared = response.headers.get("content-length", "")
