@@ -9,8 +9,11 @@ in its own state directory on other ports. Ports default to 19092/19093 (Kafka) 
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,3 +57,17 @@ class PrivateServices:
     def ensure_up(self) -> None:
         """After a test that stopped one of them: start whatever is not running."""
         self.run("up")
+
+    @contextmanager
+    def kafka_frozen(self) -> Iterator[None]:
+        """The broker stopped with SIGSTOP inside the block: connections stay open and requests
+        in flight get no answer (a hung broker, not a refused port); SIGCONT on the way out."""
+        pid = int((Path(self.env["NEWSMON_SVC_DIR"]) / "kafka" / "kafka.pid").read_text())
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        if b"kafka.Kafka" not in cmdline:
+            raise RuntimeError(f"pid {pid} of the private Kafka is not a broker: {cmdline[:200]!r}")
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            os.kill(pid, signal.SIGCONT)

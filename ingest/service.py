@@ -20,7 +20,7 @@ MAX_SLEEP = 60.0
 MIN_SLEEP = 0.05
 IDLE_EVERY = 5.0  # seconds between ``on_idle`` calls while waiting for the next due feed
 BUS_BACKOFF_START = 1.0
-BUS_BACKOFF_CAP = 300.0
+BUS_BACKOFF_CAP = 30.0  # as the stages (runtime.Backoff): at most 30 s behind a broker that is back
 ONCE_ATTEMPTS = 5
 
 Clock = Callable[[], datetime]

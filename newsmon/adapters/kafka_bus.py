@@ -3,6 +3,14 @@
 Producer: ``acks=all``, idempotent, delivery checked on :meth:`KafkaBus.flush`. Consumers: no
 auto-commit; the runtime commits after the handler succeeded. Vendor errors become
 :class:`TransientError` here so stage code never sees ``kafka``.
+
+A producer that failed to deliver is thrown away and the next publish builds a new one. Its
+records were not acknowledged, so the caller publishes them again (ingest leaves them unseen, a
+stage does not commit); a record the old producer did deliver is a duplicate the idempotent
+writes downstream absorb. kafka-python 3.0.12 needs this: an idempotent producer whose batch
+expires after it was sent (a broker stopped or frozen with requests in flight) resets its
+producer id but never asks for a new one, and sends nothing again (``tests/integration/
+test_outages.py::test_a_producer_whose_batches_expired_in_flight_is_replaced``).
 """
 
 from __future__ import annotations
@@ -42,8 +50,12 @@ class KafkaBus:
         prefix: str = "",
         client_id: str = "newsmon",
         security: KafkaSecurity | None = None,
+        request_timeout_ms: int = 20_000,
+        delivery_timeout_ms: int = 60_000,
     ) -> None:
         self._servers = bootstrap_servers(url)
+        self._request_timeout_ms = request_timeout_ms
+        self._delivery_timeout_ms = delivery_timeout_ms
         self._security = security or KafkaSecurity()
         self._verified = False
         self._prefix = prefix
@@ -77,8 +89,8 @@ class KafkaBus:
                     batch_size=256 * 1024,
                     compression_type="gzip",  # article JSON shrinks ~3x; client CPU unchanged
                     max_block_ms=10_000,
-                    request_timeout_ms=20_000,
-                    delivery_timeout_ms=60_000,
+                    request_timeout_ms=self._request_timeout_ms,
+                    delivery_timeout_ms=self._delivery_timeout_ms,
                 )
             except KafkaConfigurationError as exc:
                 raise ConfigError(f"kafka producer settings: {exc}") from exc
@@ -97,6 +109,7 @@ class KafkaBus:
                 headers=list((headers or {}).items()),
             )
         except KafkaError as exc:
+            self._discard_producer()
             raise TransientError(f"kafka publish to {topic} failed: {exc}") from exc
         self._pending.append(future)
 
@@ -109,9 +122,17 @@ class KafkaBus:
             for future in pending:
                 future.get(timeout=timeout)
         except KafkaError as exc:
+            self._discard_producer()
             raise TransientError(
                 f"kafka did not acknowledge {len(pending)} records: {exc}"
             ) from exc
+
+    def _discard_producer(self) -> None:
+        """Drop the producer after a failed delivery; the next publish builds a new one."""
+        producer, self._producer, self._pending = self._producer, None, []
+        if producer is not None:
+            log.warning("kafka producer failed to deliver: replacing it")
+            _close_producer(producer, timeout=0)
 
     def consumer(self, group: str, topics: Sequence[str]) -> KafkaBusConsumer:
         return KafkaBusConsumer(
@@ -148,9 +169,31 @@ class KafkaBus:
             raise TransientError(f"kafka unreachable: {exc}") from exc
 
     def close(self) -> None:
-        if self._producer is not None:
-            self._producer.close(timeout=10)
-            self._producer = None
+        """Deliver what is pending (10 s at most), then stop the producer. Never raises:
+        records not delivered by then were not acknowledged, and their caller has not marked
+        them done."""
+        producer, self._producer, self._pending = self._producer, None, []
+        if producer is not None:
+            _close_producer(producer, timeout=10)
+
+
+def _close_producer(producer: KafkaProducer, timeout: float) -> None:
+    """``KafkaProducer.close`` with a bound that holds: kafka-python's close raises when its
+    flush times out, before it stops the I/O thread, which then runs on. Here the thread is
+    force-closed (its undelivered batches fail) and the producer closed for good."""
+    try:
+        producer.close(timeout=timeout)
+        return
+    except KafkaError as exc:
+        log.warning("kafka producer closed with records not delivered: %s", exc)
+    sender = getattr(producer, "_sender", None)  # no public way to stop it after a failed flush
+    if sender is not None:
+        sender.force_close()
+        sender.join(5)
+    try:
+        producer.close(timeout=0)  # nothing left in flight: completes
+    except KafkaError as exc:
+        log.warning("kafka producer did not close: %s", exc)
 
 
 class KafkaBusConsumer:

@@ -17,7 +17,9 @@ import pytest
 from chaos.harness import ChaosConfig, run
 from chaos.services import PrivateServices
 
-pytestmark = pytest.mark.integration
+#: above the harness's own bounds (kill phase + settle_timeout), so a run that does not settle
+#: fails with its result line and the stages' logs rather than a bare pytest-timeout
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
 
 
 def test_kill_9_five_times_loses_and_duplicates_nothing(

@@ -25,7 +25,9 @@ from chaos.services import PrivateServices
 from chaos.stack import Stack
 from tests.helpers import FeedServer, rss, serve
 
-pytestmark = pytest.mark.integration
+#: above each test's own bounds (outage + readiness waits + settle_timeout), so a run that does
+#: not settle fails with its result line and the stages' logs rather than a bare pytest-timeout
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +101,7 @@ def test_elasticsearch_down_for_60s_mid_run(private: PrivateServices, tmp_path: 
 
     result = run(ChaosConfig(
         bus=private.bus, store=private.store, articles=150, kills=0, release_seconds=100,
-        disrupt=outage, workdir=tmp_path, settle_timeout=400,
+        disrupt=outage, workdir=tmp_path, settle_timeout=300,
     ))
     print(result.line(), {k: v for k, v in seen.items() if k.endswith("_s")})
     assert result.ok and result.crashes == 0 and result.clean_exits, result.line()
@@ -130,13 +132,63 @@ def test_kafka_broker_restarted_mid_run(private: PrivateServices, tmp_path: Path
 
     result = run(ChaosConfig(
         bus=private.bus, store=private.store, articles=150, kills=0, release_seconds=60,
-        disrupt=outage, workdir=tmp_path, settle_timeout=400,
+        disrupt=outage, workdir=tmp_path, settle_timeout=300,
     ))
     print(result.line(), {k: v for k, v in seen.items() if k.endswith("_s")})
     assert result.ok and result.crashes == 0 and result.clean_exits, result.line()
     for stage in ("ingest", "process", "index", "alert"):
         assert 503 in seen["health"][stage] or None in seen["health"][stage], stage
     assert 503 in seen["health"]["process"]
+
+
+def test_a_producer_whose_batches_expired_in_flight_is_replaced(
+    private: PrivateServices, unique: str
+) -> None:
+    """The broker hangs (SIGSTOP) with produce requests in flight until their delivery timeout
+    passes. kafka-python then resets the idempotent producer's id and never sends again (the
+    chaos run's ingest stayed stuck for minutes after Kafka was back): the bus must replace the
+    producer, deliver once the broker answers, and close without raising."""
+    from newsmon.adapters.kafka_bus import KafkaBus
+    from newsmon.bus import RAW_TOPIC
+    from newsmon.errors import TransientError
+
+    def senders() -> int:  # kafka-python's producer I/O threads
+        return sum(t.name.endswith("-network-thread") for t in threading.enumerate())
+
+    prefix, before = f"t{unique}-", senders()
+    bus = KafkaBus(private.bus, prefix=prefix, request_timeout_ms=1500, delivery_timeout_ms=3000)
+    bus.ensure_topics([RAW_TOPIC])
+    try:
+        bus.publish(RAW_TOPIC, "before", b"before")
+        bus.flush()
+        with private.kafka_frozen():
+            for i in range(30):
+                bus.publish(RAW_TOPIC, f"frozen-{i}", b"x" * 1000)
+            with pytest.raises(TransientError, match="did not acknowledge 30 records"):
+                bus.flush(timeout=6)
+        thawed = time.monotonic()
+        while True:  # a wedged producer never delivers; a replaced one does within seconds
+            try:
+                bus.publish(RAW_TOPIC, "after", b"after")
+                bus.flush(timeout=5)
+                break
+            except TransientError:
+                assert time.monotonic() - thawed < 60, "no delivery 60 s after the broker woke"
+        with private.kafka_frozen():
+            bus.publish(RAW_TOPIC, "at-close", b"at-close")
+            started = time.monotonic()
+            bus.close()  # undeliverable: gives up after its bound, does not raise
+            assert time.monotonic() - started < 20
+            assert senders() == before, "the old producers' I/O threads were stopped"
+    finally:
+        bus.close()
+    consumer = KafkaBus(private.bus, prefix=prefix).consumer(f"check-{unique}", [RAW_TOPIC])
+    got: set[str | None] = set()
+    deadline = time.monotonic() + 30
+    while "after" not in got and time.monotonic() < deadline:
+        got |= {r.key for r in consumer.poll(timeout=1.0)}
+    consumer.close()
+    assert {"before", "after"} <= got
 
 
 def test_poller_marks_nothing_seen_until_published(
