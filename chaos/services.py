@@ -37,13 +37,17 @@ class PrivateServices:
     def run(self, command: str, timeout: float = 900) -> float:
         """Run one ``services`` sub-command; returns its duration in seconds."""
         started = time.monotonic()
+        self._output(command, timeout)
+        return time.monotonic() - started
+
+    def _output(self, command: str, timeout: float = 900) -> str:
         proc = subprocess.run(
             [str(SCRIPT), command], env=self.env, capture_output=True, text=True,
             timeout=timeout, check=False,
         )
         if proc.returncode != 0:
             raise RuntimeError(f"services {command} failed:\n{proc.stderr[-4000:]}")
-        return time.monotonic() - started
+        return proc.stdout
 
     def up(self) -> tuple[str, str]:
         """Start (idempotent) and wait until both are healthy; ``(bus, store)`` URLs."""
@@ -62,10 +66,7 @@ class PrivateServices:
     def kafka_frozen(self) -> Iterator[None]:
         """The broker stopped with SIGSTOP inside the block: connections stay open and requests
         in flight get no answer (a hung broker, not a refused port); SIGCONT on the way out."""
-        pid = int((Path(self.env["NEWSMON_SVC_DIR"]) / "kafka" / "kafka.pid").read_text())
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-        if b"kafka.Kafka" not in cmdline:
-            raise RuntimeError(f"pid {pid} of the private Kafka is not a broker: {cmdline[:200]!r}")
+        pid = int(self._output("pid-kafka", timeout=30))
         os.kill(pid, signal.SIGSTOP)
         try:
             yield
