@@ -19,22 +19,39 @@ def register(sub: Any) -> None:
         default=None,
         help="labels JSONL (default: labels.jsonl beside the dataset)",
     )
+    p.add_argument(
+        "--split",
+        choices=("train", "dev", "test", "all"),
+        default="all",
+        help="only the items of this split (a seeded hash of the URL; see docs/quality.md)",
+    )
     p.add_argument("--json", action="store_true", help="the whole report as JSON")
     p.set_defaults(handler=_cmd_eval)
+
+    p = sub.add_parser(
+        "learn",
+        help="fit a topic's learned layer on labelled data (needs scikit-learn: newsmon[learn])",
+    )
+    p.add_argument("dataset", help="articles JSONL (id, title, text, url, language, ...)")
+    p.add_argument("--labels", default=None, help="labels JSONL (default: beside the dataset)")
+    p.add_argument("--topic", default="peace_talks", help="the topic to fit (default: %(default)s)")
+    p.add_argument("--split", choices=("train", "dev", "test", "all"), default="train",
+                   help="fit on this split only (default: %(default)s)")
+    p.add_argument("--out", default=None,
+                   help="the .learned.json to write (default: the topic YAML's learned: file, "
+                   "else <topic>.learned.json beside it)")
+    p.set_defaults(handler=_cmd_learn)
 
 
 def _cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     from process.evaluate import evaluate_file, read_jsonl
     from process.tagger import Tagger
 
-    dataset = Path(args.dataset)
-    labels = Path(args.labels) if args.labels else dataset.with_name("labels.jsonl")
-    for path in (dataset, labels):
-        if not path.is_file():
-            raise ConfigError(f"no such file: {path}")
+    dataset, labels = _paths(args)
     tagger = Tagger.load()
-    report = evaluate_file(dataset, labels, tagger)
-    by_lang = _per_language(dataset, labels, tagger, read_jsonl(dataset))
+    articles = _split(read_jsonl(dataset), args.split)
+    report = evaluate_file(dataset, labels, tagger, articles=articles)
+    by_lang = _per_language(labels, tagger, articles)
     if args.json:
         print(json.dumps({**report, "by_language": by_lang}, ensure_ascii=False, indent=1))
         return 0
@@ -42,8 +59,52 @@ def _cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _paths(args: argparse.Namespace) -> tuple[Path, Path]:
+    dataset = Path(args.dataset)
+    labels = Path(args.labels) if args.labels else dataset.with_name("labels.jsonl")
+    for path in (dataset, labels):
+        if not path.is_file():
+            raise ConfigError(f"no such file: {path}")
+    return dataset, labels
+
+
+def _split(articles: list[dict[str, Any]], split: str) -> list[dict[str, Any]]:
+    from process.evaluate import split_of
+
+    if split == "all":
+        return articles
+    return [a for a in articles if split_of(a.get("url") or a["id"]) == split]
+
+
+def _cmd_learn(args: argparse.Namespace, settings: Settings) -> int:
+    from process.evaluate import read_jsonl
+    from process.fit import learn, prepare
+    from process.semantic import Embedder
+    from process.tagger import Tagger
+    from process.topics import TOPICS_DIR
+
+    try:
+        import sklearn  # noqa: F401
+    except ImportError as exc:
+        raise ConfigError("newsmon learn needs scikit-learn: pip install 'newsmon[learn]'") from exc
+    dataset, labels = _paths(args)
+    tagger = Tagger.load(semantic=False)
+    topic = next((t for t in tagger.topics if t.spec.name == args.topic), None)
+    if topic is None:
+        names = ", ".join(t.spec.name for t in tagger.topics)
+        raise ConfigError(f"no topic {args.topic!r} (topics: {names})")
+    out = Path(args.out) if args.out else TOPICS_DIR / (topic.spec.learned or
+                                                         f"{topic.spec.name}.learned.json")
+    articles = _split(read_jsonl(dataset), args.split)
+    label_rows = {row["id"]: row for row in read_jsonl(labels)}
+    rows = prepare(topic, articles, label_rows, tagger, Embedder(threads=None))
+    info = learn(topic, rows, out, source=f"{dataset.name} split={args.split}")
+    print(json.dumps({**info, "written": str(out)}, ensure_ascii=False, indent=1))
+    return 0
+
+
 def _per_language(
-    dataset: Path, labels: Path, tagger: Any, articles: list[dict[str, Any]]
+    labels: Path, tagger: Any, articles: list[dict[str, Any]]
 ) -> dict[str, Any]:
     from process.evaluate import evaluate, read_jsonl
 

@@ -9,6 +9,7 @@ Names are compared after canonicalisation through the gazetteer, folded to lower
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -72,8 +73,9 @@ def _item(
 ) -> dict[str, Any] | None:
     failure: dict[str, Any] = {}
     got_topic = any(t.name == TOPIC for t in tag.topics)
-    if label.get(TOPIC) == label.get(f"{TOPIC}_b"):
-        want = bool(label.get(TOPIC))
+    want_topic = verdict(label, TOPIC)
+    if want_topic is not None:
+        want = want_topic
         counts["t_tp"] += int(got_topic and want)
         counts["t_fp"] += int(got_topic and not want)
         counts["t_fn"] += int(want and not got_topic)
@@ -97,16 +99,43 @@ def _item(
     return {"id": label.get("id"), **failure} if failure else None
 
 
+def verdict(label: Mapping[str, Any], topic: str) -> bool | None:
+    """The label's verdict on ``topic``: an adjudicated corpus (``<topic>_a`` present) has one
+    for every item; a dev-style pair of annotators (``<topic>`` and ``<topic>_b``) only where
+    they agree."""
+    if topic not in label:
+        return None
+    if f"{topic}_a" in label or f"{topic}_b" not in label:
+        return bool(label[topic])
+    return bool(label[topic]) if label[topic] == label[f"{topic}_b"] else None
+
+
+SPLIT_SEED = "newsmon-corpus-v1"
+SPLITS = (("train", 60), ("dev", 80), ("test", 100))
+
+
+def split_of(url: str, seed: str = SPLIT_SEED) -> str:
+    """``train`` (60 %), ``dev`` (20 %) or ``test`` (20 %), fixed by a seeded hash of the URL:
+    an item never changes split, however the corpus grows."""
+    bucket = int(hashlib.sha256(f"{seed}:{url}".encode()).hexdigest()[:8], 16) % 100
+    return next(name for name, upper in SPLITS if bucket < upper)
+
+
 def read_jsonl(path: Path | str) -> list[dict[str, Any]]:
     with open(path, encoding="utf-8") as f:
         return [json.loads(line) for line in f if line.strip()]
 
 
 def evaluate_file(
-    articles_path: Path | str, labels_path: Path | str, tagger: TaggerLike
+    articles_path: Path | str,
+    labels_path: Path | str,
+    tagger: TaggerLike,
+    articles: Sequence[Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """Tag every article and score it against the label with the same id."""
-    articles = read_jsonl(articles_path)
+    """Tag every article (or only ``articles``, read from that file) and score it against the
+    label with the same id."""
+    if articles is None:
+        articles = read_jsonl(articles_path)
     labels = {row["id"]: row for row in read_jsonl(labels_path)}
     paired = [(a, labels[a["id"]]) for a in articles if a["id"] in labels]
     tags = tagger.tag_batch([(a.get("title", ""), a.get("text", "")) for a, _ in paired])

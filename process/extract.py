@@ -3,7 +3,6 @@ objects; everything after this works on plain data."""
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Iterator
 from functools import lru_cache
 
@@ -13,8 +12,8 @@ from spacy.tokens import Doc, Span
 from .gazetteer import Gazetteer, Hit
 from .headline import is_headline_cased
 from .mentions import Candidate
-from .normalize import fold
 from .roles import role_of
+from .slavic import norm_word
 
 NER_LABELS = frozenset({"PERSON", "ORG", "GPE", "LOC", "FAC", "NORP"})
 STATEISH = frozenset({"demonym", "capital"})
@@ -32,15 +31,15 @@ def candidates(doc: Doc, title_len: int, gaz: Gazetteer) -> list[Candidate]:
 
 def _gazetteer_spans(doc: Doc, gaz: Gazetteer) -> Iterator[tuple[Span, tuple[Hit, ...]]]:
     strings = doc.vocab.strings  # token texts from one array call: no Token object per word
-    folded = [_fold(strings[orth]) for orth in doc.to_array(ORTH).tolist()]
-    firsts = _first_tokens(gaz)
+    keys = [_key(strings[orth]) for orth in doc.to_array(ORTH).tolist()]
+    firsts = gaz.first_keys
     i = 0
     while i < len(doc):
-        if folded[i] not in firsts:  # most tokens start no alias: skip the longest-first probe
+        if keys[i] not in firsts:  # most tokens start no alias: skip the longest-first probe
             i += 1
             continue
         for size in range(min(gaz.max_len, len(doc) - i), 0, -1):
-            hits = gaz.lookup_tokens(folded[i : i + size])
+            hits = gaz.lookup_tokens(keys[i : i + size])
             if hits and any(t.text[:1].isupper() for t in doc[i : i + size]):
                 yield doc[i : i + size], tuple(hits)
                 i += size
@@ -50,24 +49,10 @@ def _gazetteer_spans(doc: Doc, gaz: Gazetteer) -> Iterator[tuple[Span, tuple[Hit
 
 
 @lru_cache(maxsize=200_000)
-def _fold(word: str) -> str:
-    """:func:`fold` of one token text; words repeat, so each is folded once (bounded)."""
-    return fold(word)
-
-
-_FIRSTS: dict[int, tuple[weakref.ref[Gazetteer], int, frozenset[str]]] = {}
-
-
-def _first_tokens(gaz: Gazetteer) -> frozenset[str]:
-    """The folded first tokens of every alias of ``gaz`` (computed once per gazetteer, again
-    if it grew)."""
-    cached = _FIRSTS.get(id(gaz))
-    if cached is None or cached[0]() is not gaz or cached[1] != len(gaz.index):
-        for key in [k for k, (ref, _, _) in _FIRSTS.items() if ref() is None]:
-            del _FIRSTS[key]
-        cached = (weakref.ref(gaz), len(gaz.index), frozenset(k[0] for k in gaz.index if k))
-        _FIRSTS[id(gaz)] = cached
-    return cached[2]
+def _key(word: str) -> str:
+    """:func:`~process.slavic.norm_word` of one token text; words repeat, so each is keyed
+    once (bounded)."""
+    return norm_word(word)
 
 
 def _merge(

@@ -6,6 +6,7 @@ aliases split the same way as the text they are matched against.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from newsmon.schema import ActorType
 
 from .normalize import fold, simple_tokens
+from .slavic import alias_variants, norm_word
 
 DATA_DIR = Path(__file__).parent / "data"
 AliasKind = Literal["alias", "weak", "demonym", "capital", "place"]
@@ -74,6 +76,11 @@ class Gazetteer:
     index: dict[tuple[str, ...], list[Hit]] = field(default_factory=dict)
     by_name: dict[str, ActorEntry] = field(default_factory=dict)
     max_len: int = 1
+    #: The first key of every alias: most tokens start none, and need no longer probe.
+    first_keys: set[str] = field(default_factory=set)
+    #: Keys of aliases written in lower case (росія, рф: Ukrainian outlets' own style), which
+    #: match lower-case text where names otherwise need a capital.
+    lowercase_keys: set[tuple[str, ...]] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         for entry in self.actors:
@@ -88,16 +95,22 @@ class Gazetteer:
         self.sources = frozenset(fold(s) for s in self.sources)
 
     def _add(self, alias: str, hit: Hit) -> None:
-        key = self.key(alias)
-        if not key:
+        words = [t for t in self.tokenizer(alias) if t.strip()]
+        if not words:
             return
-        hits = self.index.setdefault(key, [])
-        if hit not in hits:
-            hits.append(hit)
-        self.max_len = max(self.max_len, len(key))
+        for key in itertools.product(*(alias_variants(w) for w in words)):
+            hits = self.index.setdefault(key, [])
+            if hit not in hits:
+                hits.append(hit)
+            self.first_keys.add(key[0])
+            if alias[:1].islower():
+                self.lowercase_keys.add(key)
+        self.max_len = max(self.max_len, len(words))
 
     def key(self, text: str) -> tuple[str, ...]:
-        return tuple(fold(t) for t in self.tokenizer(text) if t.strip())
+        """The matching key of a name: its tokens folded, Cyrillic ones without their case
+        ending (:func:`~process.slavic.norm_word`), so Зеленского meets Зеленский."""
+        return tuple(norm_word(t) for t in self.tokenizer(text) if t.strip())
 
     def lookup(self, text: str) -> list[Hit]:
         """Every meaning of ``text`` as a whole alias (empty if unknown)."""
@@ -178,8 +191,62 @@ def _read_yaml(path: Path) -> Any:
         raise GazetteerError(f"{path}: not valid YAML: {exc}") from exc
 
 
+class Extension(BaseModel):
+    """An ``actors.<name>.yaml`` file: names in other languages for the entries of
+    ``actors.yaml`` and ``places.yaml`` (by canonical name), and entries of its own."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    aliases: dict[str, tuple[str, ...]] = {}
+    weak_aliases: dict[str, tuple[str, ...]] = {}
+    demonyms: dict[str, tuple[str, ...]] = {}
+    capitals: dict[str, tuple[str, ...]] = {}
+    #: Armed forces: they stand for their state where they act, like a demonym.
+    forces: dict[str, tuple[str, ...]] = {}
+    new_actors: tuple[ActorEntry, ...] = ()
+    places: dict[str, tuple[str, ...]] = {}
+    new_places: tuple[PlaceEntry, ...] = ()
+    sources: tuple[str, ...] = ()
+
+
+def _extend(
+    actors: tuple[ActorEntry, ...],
+    places: tuple[PlaceEntry, ...],
+    sources: frozenset[str],
+    ext: Extension,
+    where: str,
+) -> tuple[tuple[ActorEntry, ...], tuple[PlaceEntry, ...], frozenset[str]]:
+    known = {e.name: e for e in actors}
+    fields = {"aliases": ext.aliases, "weak_aliases": ext.weak_aliases,
+              "demonyms": {**ext.demonyms}, "capitals": ext.capitals}
+    for name, forces in ext.forces.items():
+        fields["demonyms"][name] = (*fields["demonyms"].get(name, ()), *forces)
+    for field_name, additions in fields.items():
+        for name, names in additions.items():
+            entry = known.get(name)
+            if entry is None:
+                raise GazetteerError(f"{where}: {field_name}: no actor named {name!r}")
+            if field_name in ("demonyms", "capitals") and entry.type != "state":
+                raise GazetteerError(f"{where}: {field_name}: {name!r} is not a state")
+            merged = tuple(dict.fromkeys((*getattr(entry, field_name), *names)))
+            known[name] = entry.model_copy(update={field_name: merged})
+    all_actors = (*known.values(), *ext.new_actors)
+    _check_unique(all_actors, where)
+    by_place = {p.name: p for p in places}
+    for name, names in ext.places.items():
+        place = by_place.get(name)
+        if place is None:
+            raise GazetteerError(f"{where}: places: no place named {name!r}")
+        by_place[name] = place.model_copy(
+            update={"aliases": tuple(dict.fromkeys((*place.aliases, *names)))}
+        )
+    return (tuple(all_actors), (*by_place.values(), *ext.new_places),
+            sources | frozenset(ext.sources))
+
+
 def load_gazetteer(data_dir: Path = DATA_DIR, tokenizer: Tokenizer = simple_tokens) -> Gazetteer:
-    """Load ``actors.yaml``, ``places.yaml`` and ``sources.yaml`` from ``data_dir``."""
+    """Load ``actors.yaml``, ``places.yaml`` and ``sources.yaml`` from ``data_dir``, extended
+    by every ``actors.<name>.yaml`` there (e.g. ``actors.ru-uk.yaml``: Cyrillic names)."""
     actors = parse_actors(_read_yaml(data_dir / "actors.yaml"), str(data_dir / "actors.yaml"))
     places_path, sources_path = data_dir / "places.yaml", data_dir / "sources.yaml"
     places = parse_places(_read_yaml(places_path), str(places_path)) if places_path.exists() else ()
@@ -188,4 +255,12 @@ def load_gazetteer(data_dir: Path = DATA_DIR, tokenizer: Tokenizer = simple_toke
         if sources_path.exists()
         else frozenset()
     )
+    for path in sorted(data_dir.glob("actors.*.yaml")):
+        try:
+            ext = Extension.model_validate(_read_yaml(path) or {})
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            loc = ".".join(str(p) for p in first["loc"]) or "file"
+            raise GazetteerError(f"{path}: {loc}: {first['msg']}") from exc
+        actors, places, sources = _extend(actors, places, sources, ext, str(path))
     return Gazetteer(actors, places, sources, tokenizer)

@@ -1,64 +1,47 @@
-"""A small, dependency-free language guess from function words (no model, no download).
+"""Which language a text is in: py3langid (a naive Bayes model bundled in its wheel, no
+download) restricted to the languages news feeds bring, with a script rule for texts too short
+to judge (a Latin-script headline of three words is taken as the default, English).
 
-Good enough to route text: English gets the full spaCy treatment; other languages get
-gazetteer and multilingual topic terms, and ``Tags.lang`` says what the text is.
+The language routes the text: English gets spaCy, Russian and Ukrainian get the Slavic
+pipeline (:mod:`process.slavic_nlp`), every other language gets the gazetteer and the topic
+terms; ``Tags.lang`` records what the text is either way.
 """
 
 from __future__ import annotations
 
+import functools
 import re
+from typing import Any
 
-STOPWORDS: dict[str, frozenset[str]] = {
-    "en": frozenset(
-        "the and of to in is that for on with as was by said from at it his are be has".split()
-    ),
-    "de": frozenset(
-        "der die das und ist nicht mit sich auf für dem den des ein eine von zu im wird".split()
-    ),
-    "fr": frozenset(
-        "le la les et des est une pour dans que qui sur pas du au par avec ce il".split()
-    ),
-    "it": frozenset(
-        "il la le di che è per una con del della non sono gli dei nel alla anche ha".split()
-    ),
-    "es": frozenset(
-        "el la los las de que y en un una por con para es del al se su lo".split()
-    ),
-    "pt": frozenset(
-        "o a os as de que e em um uma para com não do da dos das no na se".split()
-    ),
-    "pl": frozenset(
-        "i w na z się nie do że jest to o jak po przez dla oraz ale tak".split()
-    ),
-    "ru": frozenset(
-        "и в не на что с по это как он из за к о от для так его но".split()
-    ),
-    "uk": frozenset(
-        "і в не на що з та це як він із за до у від для так його але".split()
-    ),
-    "tr": frozenset(
-        "ve bir bu da de için ile olarak çok daha gibi ama olan sonra en".split()
-    ),
-}
+#: The languages the identifier may answer (others read as the nearest of these).
+LANGUAGES = tuple(
+    """en de fr it es pt nl pl cs sk hu ro bg sr hr sl ru uk be lt lv et fi sv da no tr el ar
+    fa he zh ja ko hi ur id vi ka hy az kk""".split()
+)
+MIN_WORDS = 5
+SAMPLE = 3000
 _WORD = re.compile(r"\w+", re.UNICODE)
+_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+
+
+@functools.lru_cache(maxsize=1)
+def _identifier() -> Any:
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    ident = LanguageIdentifier.from_model_file(MODEL_FILE)
+    ident.set_languages(list(LANGUAGES))
+    return ident
 
 
 def detect_language(text: str, default: str = "en") -> str:
-    """ISO 639-1 code of the language whose function words are most frequent in ``text``."""
-    words = [w.lower() for w in _WORD.findall(text[:5000])]
-    if len(words) < 3:
+    """ISO 639-1 code of ``text``'s language; ``default`` for a short Latin-script text."""
+    sample = text[:SAMPLE]
+    words = _WORD.findall(sample)
+    if not words:
         return default
-    scores = {lang: sum(1 for w in words if w in stop) for lang, stop in STOPWORDS.items()}
-    scores = _cyrillic_tiebreak(text, scores)
-    best = max(scores, key=lambda k: scores[k])
-    return best if scores[best] >= max(2, len(words) // 25) else default
-
-
-def _cyrillic_tiebreak(text: str, scores: dict[str, int]) -> dict[str, int]:
-    """Ukrainian letters (і ї є ґ) separate Ukrainian from Russian (ы э ъ ё)."""
-    uk = sum(text.count(c) for c in "іїєґ")
-    ru = sum(text.count(c) for c in "ыэъё")
-    if uk or ru:
-        scores["uk"] += 3 * uk
-        scores["ru"] += 3 * ru
-    return scores
+    cyrillic = sum(1 for w in words if _CYRILLIC.match(w))
+    if len(words) < MIN_WORDS:
+        if cyrillic * 2 < len(words):
+            return default
+        return "uk" if re.search("[іїєґІЇЄҐ]", sample) else "ru"
+    return str(_identifier().classify(sample)[0])

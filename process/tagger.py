@@ -18,10 +18,12 @@ clustering) meanwhile. Tags are the same either way.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from spacy.attrs import IS_LOWER, IS_SPACE, LOWER
 from spacy.language import Language
 from spacy.tokens import Doc
@@ -33,7 +35,9 @@ from .extract import candidates
 from .gazetteer import DATA_DIR, Gazetteer, load_gazetteer
 from .lang import detect_language
 from .resolve import resolve
-from .topics import TOPICS_DIR, CompiledTopic, load_topics, score_topics
+from .semantic import Embedder, lead
+from .slavic_nlp import SlavicNlp
+from .topics import TOPICS_DIR, CompiledTopic, load_topics, needs_vector, score_topics
 
 if TYPE_CHECKING:
     from .nlp_worker import NlpWorker
@@ -43,6 +47,8 @@ EXCLUDE = ("tagger", "attribute_ruler", "lemmatizer")
 SEPARATOR = "\n\n"
 MAX_CHARS = 100_000
 NLP_BATCH = 16
+#: Languages read by Natasha instead of spaCy.
+SLAVIC = frozenset({"ru", "uk"})
 
 
 @Language.component("newsmon_line_breaks")
@@ -93,9 +99,13 @@ class Tagger:
         topics: Sequence[CompiledTopic] | None = None,
         *,
         worker: NlpWorker | None = None,
+        embedder: Embedder | None = None,
     ) -> None:
+        """``embedder``: the semantic signal for topics with a learned layer; without one
+        every topic is decided by its keyword rules."""
         self.nlp = nlp
         self.worker = worker
+        self.embedder = embedder
         self.gazetteer = gazetteer or load_gazetteer(DATA_DIR, self._tokenize)
         self.topics = tuple(topics) if topics is not None else load_topics(TOPICS_DIR)
         model = nlp.meta.get("name", "blank")
@@ -110,10 +120,14 @@ class Tagger:
         exclude: Sequence[str] = EXCLUDE,
         *,
         ner_process: bool = False,
+        semantic: bool = True,
+        embed_threads: int | None = None,
     ) -> Tagger:
         """``ner_process``: parse in a child process (:class:`~process.nlp_worker.NlpWorker`,
         same model and components; ``nlp`` here is then only the model's vocabulary and
-        tokenizer); :meth:`close` stops it."""
+        tokenizer); :meth:`close` stops it. ``semantic``: load the embedder when a topic has
+        a learned layer (``embed_threads`` OpenMP threads; default: 1 beside an NLP worker,
+        which has the other core, else all)."""
         worker = None
         if ner_process:
             from .nlp_worker import NlpWorker
@@ -121,7 +135,12 @@ class Tagger:
             worker = NlpWorker(model, exclude, wait=False)  # loads its model meanwhile
         try:
             nlp = load_vocab(model) if worker is not None else load_nlp(model, exclude)
-            tagger = cls(nlp, topics=load_topics(topics_dir), worker=worker)
+            topics = load_topics(topics_dir)
+            embedder = None
+            if semantic and any(t.learned is not None for t in topics):
+                threads = embed_threads or (1 if worker is not None else None)
+                embedder = Embedder(threads=threads)
+            tagger = cls(nlp, topics=topics, worker=worker, embedder=embedder)
             if data_dir != DATA_DIR:
                 tagger.gazetteer = load_gazetteer(data_dir, tagger._tokenize)
             if worker is not None:
@@ -156,32 +175,82 @@ class Tagger:
         """Start tagging ``items``; the returned function finishes and returns the tags. With a
         worker the texts are being parsed in the meantime; without one, nothing starts before
         the call. Finish a submission before the next one."""
-        texts = [_join(title, text) for title, text in items]
+        joined = [_join(title, text) for title, text in items]
+        langs = [detect_language(text) for text in joined]
+        # Russian and Ukrainian are read by Natasha (here); spaCy's English model gets "".
+        texts = ["" if lang in SLAVIC else text for text, lang in zip(joined, langs, strict=True)]
         if self.worker is None:
-            return lambda: self._read(self.nlp.pipe(texts, batch_size=batch_size), items)
+            vectors = self.vectors(items)
+            docs: Iterable[Doc] = self.nlp.pipe(texts, batch_size=batch_size)
+            return lambda: self._read(docs, items, joined, langs, vectors)
         worker, seq = self.worker, self.worker.submit(texts, batch_size)
-        return lambda: self._read(worker.docs(seq, self.nlp.vocab), items)
+        vectors = self.vectors(items)  # on this core, while the worker parses
+        return lambda: self._read(worker.docs(seq, self.nlp.vocab), items, joined, langs,
+                                  vectors)
 
-    def _read(self, docs: Iterable[Doc], items: Sequence[tuple[str, str]]) -> list[Tags]:
+    def vectors(self, items: Sequence[tuple[str, str]]) -> list[np.ndarray | None]:
+        """The embedding of each item's title and lead where a learned topic layer will read
+        it (:func:`~process.topics.needs_vector`), else None."""
+        out: list[np.ndarray | None] = [None] * len(items)
+        if self.embedder is None:
+            return out
+        todo = [
+            i for i, (title, text) in enumerate(items)
+            if any(needs_vector(t, title or "", text or "") for t in self.topics)
+        ]
+        if todo:
+            vecs = self.embedder.embed([lead(*items[i]) for i in todo])
+            for row, i in enumerate(todo):
+                out[i] = vecs[row]
+        return out
+
+    def _read(
+        self,
+        docs: Iterable[Doc],
+        items: Sequence[tuple[str, str]],
+        joined: Sequence[str],
+        langs: Sequence[str],
+        vectors: Sequence[np.ndarray | None],
+    ) -> list[Tags]:
         with self.nlp.memory_zone():
             return [
-                self._tags(doc, title or "", text or "")
-                for doc, (title, text) in zip(docs, items, strict=True)
+                self._tags(doc, title or "", text or "", whole, lang, vec)
+                for doc, (title, text), whole, lang, vec in zip(
+                    docs, items, joined, langs, vectors, strict=True
+                )
             ]
 
-    def _tags(self, doc: Doc, title: str, text: str) -> Tags:
-        lang = detect_language(f"{title}\n{text}")
+    def _tags(
+        self, doc: Doc, title: str, text: str, joined: str, lang: str,
+        vector: np.ndarray | None = None,
+    ) -> Tags:
         title_len = len(title.strip())
-        lower_vocab = _lower_words(doc)
-        english = lang == "en"
-        actor_mentions, place_mentions = resolve(
-            candidates(doc, title_len, self.gazetteer), self.gazetteer, lower_vocab, english
-        )
-        actors = aggregate_actors(actor_mentions, len(doc.text), parsed=english)
+        if lang in SLAVIC:
+            cands = self.slavic.candidates(joined, title_len, self.gazetteer, lang)
+            resolved = resolve(cands, self.gazetteer, (), unknown_names=True)
+            parsed, tagged_by = True, self.slavic_tagged_by
+        else:
+            english = lang == "en"
+            cands = candidates(doc, title_len, self.gazetteer)
+            resolved = resolve(cands, self.gazetteer, _lower_words(doc), english)
+            parsed = english
+            tagged_by = self.tagged_by if english else f"{self.tagged_by}+gazetteer"
+        actor_mentions, place_mentions = resolved
+        actors = aggregate_actors(actor_mentions, len(joined), parsed=parsed)
         places = aggregate_places(place_mentions, [a.name for a in actors])
-        topics = score_topics(self.topics, title, text, actors)
-        tagged_by = self.tagged_by if lang == "en" else f"{self.tagged_by}+gazetteer"
+        topics = score_topics(self.topics, title, text, actors, vector)
         return Tags(topics=topics, actors=actors, places=places, lang=lang, tagged_by=tagged_by)
+
+    @functools.cached_property
+    def slavic(self) -> SlavicNlp:
+        """Natasha's models, loaded at the first Russian or Ukrainian text."""
+        return SlavicNlp()
+
+    @functools.cached_property
+    def slavic_tagged_by(self) -> str:
+        from importlib.metadata import version
+
+        return f"natasha-{version('natasha')}+gazetteer"
 
 
 def _lower_words(doc: Doc) -> set[str]:

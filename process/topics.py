@@ -11,16 +11,19 @@ import functools
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from newsmon.schema import Actor, Topic
 
+from .learned import LearnedError, LearnedModel, feature_vector, load_learned
 from .normalize import fold
+from .slavic import is_cyrillic, stem, term_regex
 
 TOPICS_DIR = Path(__file__).parent / "data" / "topics"
 
@@ -50,6 +53,8 @@ class TopicSpec(BaseModel):
     reference_words: int = Field(300, gt=0)
     context: Context = Context()
     exclusions: dict[str, float] = {}
+    #: Optional learned layer: a ``*.learned.json`` beside this file (:mod:`process.learned`).
+    learned: str | None = Field(None, pattern=r"^[^/\\]+\.learned\.json$")
 
     @field_validator("terms", "exclusions")
     @classmethod
@@ -68,12 +73,16 @@ class CompiledTopic:
     terms: tuple[tuple[str, re.Pattern[str], float], ...]
     context: tuple[tuple[str, re.Pattern[str], float], ...]
     exclusions: tuple[tuple[str, re.Pattern[str], float], ...]
+    learned: LearnedModel | None = None
 
 
 def term_pattern(term: str) -> re.Pattern[str]:
-    """Word-bounded, case/diacritic-folded; a trailing ``*`` matches any word ending."""
+    """Word-bounded, case/diacritic-folded; a trailing ``*`` matches any word ending; a
+    Russian or Ukrainian word matches its other case forms (:func:`~process.slavic.term_regex`:
+    "мирные переговоры" finds "мирных переговоров")."""
     folded = fold(term)
-    body = re.escape(folded.rstrip("*")).replace(r"\ ", r"[\s-]+")
+    words = folded.rstrip("*").split(" ")
+    body = r"[\s-]+".join(term_regex(w) for w in words if w)
     if folded.endswith("*"):
         body += r"\w*"
     return re.compile(rf"(?<!\w){body}(?!\w)")
@@ -86,15 +95,26 @@ def compile_topic(spec: TopicSpec) -> CompiledTopic:
     return CompiledTopic(spec, comp(spec.terms), comp(spec.context.terms), comp(spec.exclusions))
 
 
-def parse_topic(data: Any, where: str) -> CompiledTopic:
+def parse_topic(data: Any, where: str, directory: Path | None = None) -> CompiledTopic:
+    """A topic from its YAML data; its learned layer, if it names one, is read from
+    ``directory`` (the YAML file's)."""
     if not isinstance(data, Mapping):
         raise TopicError(f"{where}: a topic file must be a mapping (name, terms, ...)")
     try:
-        return compile_topic(TopicSpec.model_validate(data))
+        topic = compile_topic(TopicSpec.model_validate(data))
     except ValidationError as exc:
         first = exc.errors()[0]
         loc = ".".join(str(p) for p in first["loc"]) or "topic"
         raise TopicError(f"{where}: {loc}: {first['msg']}") from exc
+    if topic.spec.learned is None:
+        return topic
+    if directory is None:
+        raise TopicError(f"{where}: learned: a learned layer needs the topic's directory")
+    try:
+        learned = load_learned(directory / topic.spec.learned)
+    except LearnedError as exc:
+        raise TopicError(f"{where}: learned: {exc}") from exc
+    return replace(topic, learned=learned)
 
 
 def load_topics(directory: Path = TOPICS_DIR) -> tuple[CompiledTopic, ...]:
@@ -105,7 +125,7 @@ def load_topics(directory: Path = TOPICS_DIR) -> tuple[CompiledTopic, ...]:
             data = yaml.safe_load(path.read_text(encoding="utf-8"))
         except yaml.YAMLError as exc:
             raise TopicError(f"{path}: not valid YAML: {exc}") from exc
-        topic = parse_topic(data, str(path))
+        topic = parse_topic(data, str(path), path.parent)
         if any(t.spec.name == topic.spec.name for t in topics):
             raise TopicError(f"{path}: duplicate topic name {topic.spec.name!r}")
         topics.append(topic)
@@ -114,8 +134,10 @@ def load_topics(directory: Path = TOPICS_DIR) -> tuple[CompiledTopic, ...]:
 
 @functools.lru_cache(maxsize=4096)
 def _needle(term: str) -> str:
-    """A substring every match of ``term_pattern(term)`` contains: its first folded word."""
-    return fold(term).rstrip("*").split(" ")[0]
+    """A substring every match of ``term_pattern(term)`` contains: its first folded word (its
+    stem if Cyrillic)."""
+    word = fold(term).rstrip("*").split(" ")[0]
+    return stem(word) if is_cyrillic(word) else word
 
 
 def _hits(
@@ -131,10 +153,22 @@ def _hits(
     return found
 
 
-def score_topic(
+@dataclass(frozen=True)
+class Signal:
+    """What the keyword rules see in one article for one topic."""
+
+    score: float  # the keyword score: saturation(term weight) x context share
+    terms: float  # saturation(term weight), 0..1
+    title: bool  # a topic term in the headline
+    share: float  # context share, 0..1
+    against: float  # other conflicts' (exclusions') weight
+    principal_conflict_actors: int  # actors of the context with salience >= 0.5
+    evidence: tuple[str, ...]  # the strongest terms, then the context's actors
+
+
+def keyword_signal(
     topic: CompiledTopic, title: str, body: str, actors: Sequence[Actor]
-) -> Topic | None:
-    """The topic with score and evidence if it applies (score >= threshold), else None."""
+) -> Signal:
     spec = topic.spec
     ftitle, fbody = fold(title), fold(body)
     body_hits = _hits(topic.terms, fbody, spec.per_term_cap)
@@ -142,19 +176,64 @@ def score_topic(
     words = max(len(fbody.split()), 1)
     weight = sum(body_hits.values()) * min(1.0, math.sqrt(spec.reference_words / words))
     weight += spec.title_boost * sum(title_hits.values())
-    share, context_evidence = _context_share(topic, f"{ftitle}\n{fbody}", actors)
-    score = round((1.0 - math.exp(-weight / spec.saturation)) * share, 3)
-    if score < spec.threshold or score <= 0.0:
-        return None
+    text = f"{ftitle}\n{fbody}"
+    share, against, conflict = _context(topic, text, actors)
+    terms = 1.0 - math.exp(-weight / spec.saturation)
     ranked = sorted(
         {**body_hits, **title_hits}, key=lambda t: -(body_hits.get(t, 0) + title_hits.get(t, 0))
     )
-    return Topic(name=spec.name, score=score, evidence=tuple(ranked[:6]) + context_evidence)
+    names = tuple(dict.fromkeys(a.name for a in sorted(conflict, key=lambda a: -a.salience)))
+    return Signal(
+        score=round(terms * share, 3),
+        terms=terms,
+        title=bool(title_hits),
+        share=share,
+        against=against,
+        principal_conflict_actors=sum(1 for a in conflict if a.salience >= 0.5),
+        evidence=tuple(ranked[:6]) + (names[:4] if share > 0 else ()),
+    )
 
 
-def _context_share(
+def needs_vector(topic: CompiledTopic, title: str, body: str) -> bool:
+    """Whether the topic's learned layer should see this article: it has a learned layer and
+    the text has one of its terms and one of its context terms (decided on the text alone, so
+    the embedding can be computed while the article is still being parsed). Every other
+    article is decided by the keyword rules, which need both to fire."""
+    if topic.learned is None:
+        return False
+    text = fold(f"{title}\n{body}")
+    return bool(_hits(topic.terms, text, 1)) and bool(_hits(topic.context, text, 1))
+
+
+def score_topic(
+    topic: CompiledTopic,
+    title: str,
+    body: str,
+    actors: Sequence[Actor],
+    vector: np.ndarray | None = None,
+) -> Topic | None:
+    """The topic with score and evidence if it applies, else None. With a ``vector`` (the
+    article's embedding, :mod:`process.semantic`) a topic with a learned layer is decided by
+    it; otherwise by the keyword score against the YAML threshold."""
+    spec = topic.spec
+    signal = keyword_signal(topic, title, body, actors)
+    if topic.learned is not None and vector is not None:
+        model = topic.learned
+        x = feature_vector(signal, vector, actors, len(body), model.prototypes, model.k)
+        p = model.probability(x)
+        if p < model.threshold:
+            return None
+        return Topic(name=spec.name, score=round(p, 3),
+                     evidence=signal.evidence + model.explain(vector))
+    if signal.score < spec.threshold or signal.score <= 0.0:
+        return None
+    return Topic(name=spec.name, score=signal.score, evidence=signal.evidence)
+
+
+def _context(
     topic: CompiledTopic, text: str, actors: Sequence[Actor]
-) -> tuple[float, tuple[str, ...]]:
+) -> tuple[float, float, list[Actor]]:
+    """Context share, the exclusions' weight, and the context's actors in the article."""
     ctx = topic.spec.context
     hits = _hits(topic.context, text, 10)
     wanted = {fold(a) for a in ctx.actors}
@@ -164,13 +243,16 @@ def _context_share(
         support = max(support, 1.0)
     against = sum(_hits(topic.exclusions, text, 10).values())
     if support <= 0:
-        return 0.0, ()
-    names = tuple(dict.fromkeys(a.name for a in sorted(conflict, key=lambda a: -a.salience)))
-    return support / (support + against), names[:4]
+        return 0.0, against, conflict
+    return support / (support + against), against, conflict
 
 
 def score_topics(
-    topics: Sequence[CompiledTopic], title: str, body: str, actors: Sequence[Actor]
+    topics: Sequence[CompiledTopic],
+    title: str,
+    body: str,
+    actors: Sequence[Actor],
+    vector: np.ndarray | None = None,
 ) -> tuple[Topic, ...]:
-    found = (score_topic(t, title, body, actors) for t in topics)
+    found = (score_topic(t, title, body, actors, vector) for t in topics)
     return tuple(t for t in found if t is not None)

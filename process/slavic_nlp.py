@@ -1,0 +1,254 @@
+"""Russian and Ukrainian text → :class:`~process.mentions.Candidate` list, with Natasha.
+
+Natasha (Slovnet models and Navec embeddings bundled in its wheels; no download) segments the
+text, tags morphology, parses dependencies and finds PER/LOC/ORG names. From its document:
+
+- gazetteer names over the tokens, by inflection-tolerant keys (:func:`process.slavic.norm_word`:
+  Зеленского, Зеленським → Zelensky; демонимы "российская делегация" count where they act);
+- unknown people from Natasha's PER spans, put in the nominative (its morphology vocabulary) and
+  written in Latin letters (:func:`process.slavic.to_latin`); unknown organisations are left
+  out (no English name can be made for them), unknown places become places;
+- the role of every mention from the dependency parse: the subject of a speech verb speaks
+  ("заявил Песков", "по словам Пескова"), a subject acts, a state named with its delegation or
+  forces acts through them ("делегация Украины", "российские войска"), "переговоры с Украиной"
+  is a meeting party, "в Турции" is a place.
+
+The models are Russian; Ukrainian text gets the same treatment, and the gazetteer (which
+knows Ukrainian spellings) carries most of it: the Russian NER's Ukrainian PER spans are kept
+only when they look like a person's full name.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .gazetteer import Gazetteer, Hit
+from .mentions import Candidate
+from .roles import Role
+from .slavic import norm_word, to_latin
+
+#: Stems (folded) of speech verbs and nouns: "заявил", "повідомив", "по словам".
+SPEECH = tuple(
+    """заяв сообщ сказа отмет подчеркн указа добав призв призыв предлож пообещ предупред
+    обвин ответ напис уточн призна подтверд отверг отказ потребова напомн поясн говор
+    рассказ выступ считает счита повідом наголос зазнач запропон підтверд відкин пообіця
+    поперед заклик звинув відпов написа уточн визна вважа розпов виступ підкресл дода
+    слов заявлени заяв""".split()
+)
+#: Stems of nouns through which a state acts: "делегация Украины", "российские войска".
+GOVERNMENT = tuple(
+    """делегац войск арми сил военн власт правительств министерств мид ведомств сторон
+    представител переговорщик командовани руководств кабмин уряд міністерств делегаці
+    військ збройн влад представник переговірник посольств дипломат генштаб минобороны
+    міноборони удар атак наступлени обстрел обстріл предложени пропозиці план""".split()
+)
+#: Stems of words of meeting: "переговоры с Украиной", "встретился с Путиным".
+MEETING = tuple(
+    """переговор перемов встреч встрет встрі зустр разговор розмов говори диалог діалог
+    договор домов саммит саміт созвон""".split()
+)
+WITH = frozenset({"с", "со", "з", "із", "зі"})
+IN = frozenset({"в", "во", "на", "у", "до"})
+LABELS = {"PER": "PERSON", "ORG": "ORG", "LOC": "GPE"}
+_CAPITALISED = re.compile(r"^[А-ЯЁІЇЄҐ][а-яёіїєґ'’ʼ-]+$")
+
+
+@dataclass(frozen=True)
+class _Tok:
+    text: str
+    start: int
+    stop: int
+    id: str
+    head_id: str
+    rel: str
+    pos: str
+
+
+class SlavicNlp:
+    """Natasha's models, loaded once (about 0.3 s and 40 MB)."""
+
+    def __init__(self) -> None:
+        from natasha import (
+            MorphVocab,
+            NewsEmbedding,
+            NewsMorphTagger,
+            NewsNERTagger,
+            NewsSyntaxParser,
+            Segmenter,
+        )
+
+        emb = NewsEmbedding()
+        self.segmenter = Segmenter()
+        self.morph = NewsMorphTagger(emb)
+        self.syntax = NewsSyntaxParser(emb)
+        self.ner = NewsNERTagger(emb)
+        self.vocab = MorphVocab()
+
+    def candidates(self, text: str, title_len: int, gaz: Gazetteer, lang: str) -> list[Candidate]:
+        from natasha import Doc
+
+        doc = Doc(text)
+        doc.segment(self.segmenter)
+        doc.tag_morph(self.morph)
+        doc.parse_syntax(self.syntax)
+        doc.tag_ner(self.ner)
+        toks = [_Tok(t.text, t.start, t.stop, t.id, t.head_id, t.rel, t.pos) for t in doc.tokens]
+        by_id = {t.id: t for t in toks}
+        children: dict[str, list[_Tok]] = {}
+        for t in toks:
+            children.setdefault(t.head_id, []).append(t)
+        ctx = _Context(by_id, children)
+        found: list[Candidate] = []
+        taken: set[int] = set()
+        for i, j, hits in _gazetteer_spans(toks, gaz):
+            role = ctx.role(toks[i:j])
+            found.append(_cand(toks[i:j], "", text, title_len, role, hits))
+            taken.update(range(toks[i].start, toks[j - 1].stop))
+        for span in doc.spans:
+            if any(k in taken for k in range(span.start, span.stop)):
+                continue
+            cand = self._unknown(span, by_id, ctx, text, title_len, lang, gaz)
+            if cand is not None:
+                found.append(cand)
+        return sorted(found, key=lambda c: c.start)
+
+    def _unknown(
+        self,
+        span: Any,
+        by_id: dict[str, _Tok],
+        ctx: _Context,
+        text: str,
+        title_len: int,
+        lang: str,
+        gaz: Gazetteer,
+    ) -> Candidate | None:
+        label = LABELS.get(span.type)
+        toks = [by_id[t.id] for t in span.tokens if t.id in by_id]
+        if label is None or not toks or label == "ORG":
+            return None
+        words = [t.text for t in toks]
+        if label == "PERSON" and not _person_like(words, gaz):
+            return None
+        span.normalize(self.vocab)
+        normal = span.normal or span.text
+        latin = to_latin(normal, lang)
+        # A known person the gazetteer spells otherwise: the Latin name or its surname.
+        hits = tuple(h for h in gaz.lookup(latin) if h.actor is not None)
+        if not hits and label == "PERSON":
+            hits = tuple(
+                h
+                for h in gaz.lookup(latin.split()[-1])
+                if h.kind == "alias" and h.actor is not None and h.actor.type == "person"
+            )
+        return _cand(
+            toks,
+            label if not hits else "",
+            text,
+            title_len,
+            ctx.role(toks),
+            hits,
+            tuple(latin.split()),
+        )
+
+
+def _person_like(words: Sequence[str], gaz: Gazetteer) -> bool:
+    """Two or three capitalised Cyrillic words, none of them a known name of something."""
+    return 2 <= len(words) <= 3 and all(
+        _CAPITALISED.match(w) and not gaz.lookup_tokens([norm_word(w)]) for w in words
+    )
+
+
+def _gazetteer_spans(
+    toks: Sequence[_Tok], gaz: Gazetteer
+) -> list[tuple[int, int, tuple[Hit, ...]]]:
+    keys = [_key(t.text) for t in toks]
+    firsts = gaz.first_keys
+    out: list[tuple[int, int, tuple[Hit, ...]]] = []
+    i = 0
+    while i < len(toks):
+        if keys[i] not in firsts:
+            i += 1
+            continue
+        for size in range(min(gaz.max_len, len(toks) - i), 0, -1):
+            hits = gaz.lookup_tokens(keys[i : i + size])
+            if hits and _cased(toks[i : i + size], hits, tuple(keys[i : i + size]), gaz):
+                out.append((i, i + size, tuple(hits)))
+                i += size
+                break
+        else:
+            i += 1
+    return out
+
+
+@functools.lru_cache(maxsize=100_000)
+def _key(word: str) -> str:
+    return norm_word(word)
+
+
+def _cased(toks: Sequence[_Tok], hits: Sequence[Hit], key: tuple[str, ...], gaz: Gazetteer) -> bool:
+    """Names are capitalised; demonyms (российская, українська) and aliases written in lower
+    case (росія, рф) are not."""
+    return (
+        any(t.text[:1].isupper() for t in toks)
+        or all(h.kind == "demonym" for h in hits)
+        or key in gaz.lowercase_keys
+    )
+
+
+@dataclass
+class _Context:
+    by_id: dict[str, _Tok]
+    children: dict[str, list[_Tok]]
+
+    def role(self, toks: Sequence[_Tok]) -> Role:
+        ids = {t.id for t in toks}
+        root = next((t for t in toks if t.head_id not in ids), toks[0])
+        seen = 0
+        while root.rel in ("conj", "appos", "flat:name", "flat") and seen < 8:
+            head = self.by_id.get(root.head_id)
+            if head is None:
+                break
+            root, seen = head, seen + 1
+        head = self.by_id.get(root.head_id)
+        hword = norm_word(head.text) if head is not None else ""
+        cases = {c.text.lower() for c in self.children.get(root.id, ()) if c.rel == "case"}
+        if root.rel == "nsubj":
+            return "speaker" if hword.startswith(SPEECH) else "agent"
+        if root.rel in ("nmod", "obl") and head is not None:
+            if cases & WITH and hword.startswith(MEETING):
+                return "meet"
+            if cases & IN:
+                return "locative"
+            if hword.startswith(SPEECH) and head.rel != "nsubj":
+                return "speaker"  # "по словам Пескова", "заявление Кремля"
+            if hword.startswith(GOVERNMENT):
+                return "proxy"
+        if root.rel == "amod" and hword.startswith(GOVERNMENT):
+            return "proxy"
+        return "other"
+
+
+def _cand(
+    toks: Sequence[_Tok],
+    label: str,
+    text: str,
+    title_len: int,
+    role: Role,
+    hits: tuple[Hit, ...],
+    tokens: tuple[str, ...] | None = None,
+) -> Candidate:
+    start = toks[0].start
+    return Candidate(
+        tokens=tokens if tokens is not None else tuple(t.text for t in toks),
+        label=label,
+        start=start,
+        in_title=start < title_len,
+        headline=False,
+        role=role,
+        preceding=text[max(0, start - 40) : start],
+        hits=hits,
+    )
