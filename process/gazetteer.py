@@ -15,6 +15,7 @@ from typing import Any, Literal, TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from newsmon.errors import ConfigError
 from newsmon.schema import ActorType
 
 from .normalize import fold, simple_tokens
@@ -26,7 +27,7 @@ Tokenizer = Callable[[str], Sequence[str]]
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
-class GazetteerError(ValueError):
+class GazetteerError(ConfigError, ValueError):
     """Gazetteer data that cannot be used; the message names the file and the entry."""
 
 

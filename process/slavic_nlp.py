@@ -21,6 +21,7 @@ only when they look like a person's full name.
 from __future__ import annotations
 
 import functools
+import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -81,6 +82,7 @@ class SlavicNlp:
             Segmenter,
         )
 
+        logging.getLogger("pymorphy2").setLevel(logging.WARNING)  # its dictionary banner
         emb = NewsEmbedding()
         self.segmenter = Segmenter()
         self.morph = NewsMorphTagger(emb)

@@ -125,8 +125,8 @@ class Tagger:
     ) -> Tagger:
         """``ner_process``: parse in a child process (:class:`~process.nlp_worker.NlpWorker`,
         same model and components; ``nlp`` here is then only the model's vocabulary and
-        tokenizer); :meth:`close` stops it. ``semantic``: load the embedder when a topic has
-        a learned layer (``embed_threads`` OpenMP threads; default: 1 beside an NLP worker,
+        tokenizer); :meth:`close` stops it. ``semantic``: read the topics' learned layers and
+        load the embedder when a topic has one (``embed_threads`` OpenMP threads; default: 1 beside an NLP worker,
         which has the other core, else all)."""
         worker = None
         if ner_process:
@@ -135,7 +135,7 @@ class Tagger:
             worker = NlpWorker(model, exclude, wait=False)  # loads its model meanwhile
         try:
             nlp = load_vocab(model) if worker is not None else load_nlp(model, exclude)
-            topics = load_topics(topics_dir)
+            topics = load_topics(topics_dir, learned=semantic)
             embedder = None
             if semantic and any(t.learned is not None for t in topics):
                 threads = embed_threads or (1 if worker is not None else None)

@@ -19,6 +19,7 @@ import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from newsmon.errors import ConfigError
 from newsmon.schema import Actor, Topic
 
 from .learned import LearnedError, LearnedModel, feature_vector, load_learned
@@ -28,7 +29,7 @@ from .slavic import is_cyrillic, stem, term_regex
 TOPICS_DIR = Path(__file__).parent / "data" / "topics"
 
 
-class TopicError(ValueError):
+class TopicError(ConfigError, ValueError):
     """A topic file that cannot be used; the message names the file and the field."""
 
 
@@ -95,9 +96,11 @@ def compile_topic(spec: TopicSpec) -> CompiledTopic:
     return CompiledTopic(spec, comp(spec.terms), comp(spec.context.terms), comp(spec.exclusions))
 
 
-def parse_topic(data: Any, where: str, directory: Path | None = None) -> CompiledTopic:
-    """A topic from its YAML data; its learned layer, if it names one, is read from
-    ``directory`` (the YAML file's)."""
+def parse_topic(
+    data: Any, where: str, directory: Path | None = None, learned: bool = True
+) -> CompiledTopic:
+    """A topic from its YAML data; its learned layer, if it names one (and ``learned``), is
+    read from ``directory`` (the YAML file's)."""
     if not isinstance(data, Mapping):
         raise TopicError(f"{where}: a topic file must be a mapping (name, terms, ...)")
     try:
@@ -106,7 +109,7 @@ def parse_topic(data: Any, where: str, directory: Path | None = None) -> Compile
         first = exc.errors()[0]
         loc = ".".join(str(p) for p in first["loc"]) or "topic"
         raise TopicError(f"{where}: {loc}: {first['msg']}") from exc
-    if topic.spec.learned is None:
+    if topic.spec.learned is None or not learned:
         return topic
     if directory is None:
         raise TopicError(f"{where}: learned: a learned layer needs the topic's directory")
@@ -117,15 +120,16 @@ def parse_topic(data: Any, where: str, directory: Path | None = None) -> Compile
     return replace(topic, learned=learned)
 
 
-def load_topics(directory: Path = TOPICS_DIR) -> tuple[CompiledTopic, ...]:
-    """Every ``*.yaml`` in ``directory``; topic names must be unique."""
+def load_topics(directory: Path = TOPICS_DIR, learned: bool = True) -> tuple[CompiledTopic, ...]:
+    """Every ``*.yaml`` in ``directory``; topic names must be unique. ``learned=False``: the
+    keyword rules only (what fitting a learned layer starts from)."""
     topics: list[CompiledTopic] = []
     for path in sorted(directory.glob("*.y*ml")):
         try:
             data = yaml.safe_load(path.read_text(encoding="utf-8"))
         except yaml.YAMLError as exc:
             raise TopicError(f"{path}: not valid YAML: {exc}") from exc
-        topic = parse_topic(data, str(path), path.parent)
+        topic = parse_topic(data, str(path), path.parent, learned)
         if any(t.spec.name == topic.spec.name for t in topics):
             raise TopicError(f"{path}: duplicate topic name {topic.spec.name!r}")
         topics.append(topic)
@@ -201,8 +205,7 @@ def needs_vector(topic: CompiledTopic, title: str, body: str) -> bool:
     article is decided by the keyword rules, which need both to fire."""
     if topic.learned is None:
         return False
-    text = fold(f"{title}\n{body}")
-    return bool(_hits(topic.terms, text, 1)) and bool(_hits(topic.context, text, 1))
+    return bool(_hits(topic.context, fold(f"{title}\n{body}"), 1))
 
 
 def score_topic(
