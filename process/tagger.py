@@ -126,8 +126,8 @@ class Tagger:
         """``ner_process``: parse in a child process (:class:`~process.nlp_worker.NlpWorker`,
         same model and components; ``nlp`` here is then only the model's vocabulary and
         tokenizer); :meth:`close` stops it. ``semantic``: read the topics' learned layers and
-        load the embedder when a topic has one (``embed_threads`` OpenMP threads; default: 1 beside an NLP worker,
-        which has the other core, else all)."""
+        load the embedder when a topic has one (``embed_threads`` OpenMP threads; default: 1
+        beside an NLP worker, which has the other core, else all)."""
         worker = None
         if ner_process:
             from .nlp_worker import NlpWorker
