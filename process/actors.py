@@ -8,31 +8,52 @@ from newsmon.schema import Actor, Place
 
 from .mentions import ActorMention, PlaceMention
 from .normalize import fold
-from .salience import features, salience
+from .salience import Features, SalienceModel, features, salience
 
 
-def aggregate_actors(
-    mentions: Sequence[ActorMention], length: int, parsed: bool = True
-) -> tuple[Actor, ...]:
-    """One ``Actor`` per canonical name, most salient first."""
+def group_mentions(mentions: Sequence[ActorMention]) -> list[list[ActorMention]]:
+    """The mentions of each canonical name, in order of first mention."""
     groups: dict[str, list[ActorMention]] = {}
     for m in mentions:
         groups.setdefault(fold(m.name), []).append(m)
-    actors = [_actor(group, length, parsed) for group in groups.values()]
+    return list(groups.values())
+
+
+def actor_features(
+    mentions: Sequence[ActorMention], length: int, parsed: bool = True, title_len: int = 0
+) -> list[tuple[str, Features]]:
+    """(canonical name, features) of each actor of an article."""
+    groups = group_mentions(mentions)
+    return [(_known(g).name, features(g, length, parsed, groups, title_len)) for g in groups]
+
+
+def aggregate_actors(
+    mentions: Sequence[ActorMention],
+    length: int,
+    parsed: bool = True,
+    model: SalienceModel | None = None,
+    title_len: int = 0,
+) -> tuple[Actor, ...]:
+    """One ``Actor`` per canonical name, most salient first; salience from ``model`` if
+    given, else from the hand-written rule (:func:`process.salience.salience`)."""
+    groups = group_mentions(mentions)
+    actors = [_actor(g, features(g, length, parsed, groups, title_len), model) for g in groups]
     return tuple(sorted(actors, key=lambda a: (-a.salience, -a.mentions, a.name)))
 
 
-def _actor(group: Sequence[ActorMention], length: int, parsed: bool) -> Actor:
-    first = group[0]
-    known = next((m for m in group if m.known), first)
-    f = features(group, length, parsed)
+def _known(group: Sequence[ActorMention]) -> ActorMention:
+    return next((m for m in group if m.known), group[0])
+
+
+def _actor(group: Sequence[ActorMention], f: Features, model: SalienceModel | None) -> Actor:
+    known = _known(group)
     return Actor(
         name=known.name,
         type=known.type,  # type: ignore[arg-type]
         country=known.country,
         mentions=f.mentions,
         in_title=f.in_title,
-        salience=salience(f),
+        salience=model.score(f) if model is not None else salience(f),
     )
 
 

@@ -177,7 +177,10 @@ def load_learned(path: Path) -> LearnedModel:
 
 
 def _vector(value: Any, n: int, name: str) -> np.ndarray:
-    arr = np.asarray(value, dtype=np.float64)
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        arr = np.zeros(0)
     if arr.shape != (n,) or not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} must be {n} finite numbers")
     return arr

@@ -7,8 +7,16 @@ only mentioned stay below 0.5, whatever their mention count.
 
 from __future__ import annotations
 
+import json
+import math
+from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from newsmon.errors import ConfigError
 
 from .mentions import ActorMention
 from .roles import ACTING
@@ -25,14 +33,53 @@ class Features:
     short: bool = False  # ... unless the text is a short summary
     known: bool = True  # in the gazetteer
     long: bool = False  # in a long article, one mention (a passing quote) is not enough
+    # What the learned model (:class:`SalienceModel`) reads besides the above:
+    roles: dict[str, int] = field(default_factory=dict)  # mentions per role
+    type: str = "person"
+    share: float = 1.0  # this actor's share of all actor mentions in the article
+    rank: float = 0.0  # 0 = the most mentioned actor, 1 = the least
+    actors: int = 1  # distinct actors in the article
+    length: int = 0  # characters
+    conflict: bool = False  # an actor of Russia or Ukraine
+    lead: int = 0  # mentions in the first ~50 words after the title
+    lead_acting: int = 0  # ... of them acting
+    title_head: bool = False  # named at the start of the headline (its usual subject)
 
 
 SHORT_TEXT = 800  # characters: an RSS summary, not an article
+LEAD_CHARS = 320  # characters: the lead sentence or two
 LONG_TEXT = 6500  # characters: ~1,000 words
 
 
-def features(mentions: Sequence[ActorMention], length: int, parsed: bool = True) -> Features:
+CONFLICT = frozenset({"UA", "RU"})
+
+
+def features(
+    mentions: Sequence[ActorMention],
+    length: int,
+    parsed: bool = True,
+    groups: Sequence[Sequence[ActorMention]] = (),
+    title_len: int = 0,
+) -> Features:
+    """Features of one actor (``mentions``) among all of an article's (``groups``);
+    ``title_len``: characters of the headline at the start of the text."""
+    counts = sorted((len(g) for g in groups), reverse=True) or [len(mentions)]
+    total = sum(counts)
+    rank = counts.index(len(mentions)) if len(mentions) in counts else 0
+    known = next((m for m in mentions if m.known), mentions[0])
+    lead_end = title_len + LEAD_CHARS if title_len else LEAD_CHARS
+    in_lead = [m for m in mentions if not m.in_title and m.start < lead_end]
     return Features(
+        lead=len(in_lead),
+        lead_acting=sum(1 for m in in_lead if m.role in ACTING),
+        title_head=any(m.in_title and m.start <= max(title_len // 4, 12) for m in mentions),
+        roles=dict(Counter(m.role for m in mentions)),
+        type=known.type,
+        share=len(mentions) / total if total else 1.0,
+        rank=rank / max(len(counts) - 1, 1),
+        actors=len(counts),
+        length=length,
+        conflict=known.country in CONFLICT,
         parsed=parsed,
         person=mentions[0].type == "person",
         short=length < SHORT_TEXT,
@@ -60,3 +107,91 @@ def salience(f: Features) -> float:
     if acting:
         return round(min(1.0, 0.55 + 0.1 * min(acting - 1, 2) / 2 + presence * 0.5 + 0.05), 3)
     return round(min(0.45, 0.1 + presence), 3)
+
+
+# ---------------------------------------------------------------- learned salience
+
+#: The learned model's inputs, in the order of its weights.
+LEARNED_FEATURES = (
+    "rule", "mentions", "share", "rank", "acting", "agent", "speaker", "proxy", "meet",
+    "locative", "other", "in_title", "first", "person", "state", "organization", "group",
+    "known", "conflict", "short", "long", "length", "parsed", "actors", "lead", "lead_acting",
+    "title_head", "state_acting", "person_acting", "short_mentions",
+)
+SALIENCE_FILE = Path(__file__).parent / "data" / "salience.learned.json"
+
+
+def feature_row(f: Features) -> np.ndarray:
+    r = f.roles
+    return np.array([
+        salience(f),
+        math.log1p(f.mentions),
+        f.share,
+        f.rank,
+        math.log1p(f.acting),
+        math.log1p(r.get("agent", 0)),
+        math.log1p(r.get("speaker", 0)),
+        math.log1p(r.get("proxy", 0)),
+        math.log1p(r.get("meet", 0)),
+        math.log1p(r.get("locative", 0)),
+        math.log1p(r.get("other", 0)),
+        float(f.in_title),
+        f.first,
+        float(f.type == "person"),
+        float(f.type == "state"),
+        float(f.type == "organization"),
+        float(f.type == "group"),
+        float(f.known),
+        float(f.conflict),
+        float(f.short),
+        float(f.long),
+        math.log1p(f.length) / 10,
+        float(f.parsed),
+        math.log1p(f.actors),
+        math.log1p(f.lead),
+        math.log1p(f.lead_acting),
+        float(f.title_head),
+        math.log1p(f.acting) * (f.type == "state"),
+        math.log1p(f.acting) * (f.type == "person"),
+        math.log1p(f.mentions) * f.short,
+    ])
+
+
+@dataclass(frozen=True)
+class SalienceModel:
+    """A logistic regression over :data:`LEARNED_FEATURES`, fitted on the labelled corpus's
+    train split (``python -m process.fit_salience``); ``threshold`` is the probability of a
+    principal actor. :meth:`score` maps it onto the salience scale, where 0.5 is that line."""
+
+    path: Path
+    mean: np.ndarray
+    scale: np.ndarray
+    weights: np.ndarray
+    bias: float
+    threshold: float
+
+    def probability(self, f: Features) -> float:
+        z = float(((feature_row(f) - self.mean) / self.scale) @ self.weights + self.bias)
+        return 1.0 / (1.0 + math.exp(-max(min(z, 50.0), -50.0)))
+
+    def score(self, f: Features) -> float:
+        p, t = self.probability(f), self.threshold
+        s = 0.5 + 0.5 * (p - t) / (1.0 - t) if p >= t else 0.5 * p / t
+        return round(min(max(s, 0.0), 1.0), 3)
+
+
+def load_salience(path: Path = SALIENCE_FILE) -> SalienceModel:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if tuple(data["features"]) != LEARNED_FEATURES:
+            raise ValueError(f"features do not match this version's {list(LEARNED_FEATURES)}")
+        n = len(LEARNED_FEATURES)
+        arrays = [np.asarray(data[k], dtype=np.float64) for k in ("mean", "scale", "weights")]
+        if any(a.shape != (n,) or not np.all(np.isfinite(a)) for a in arrays):
+            raise ValueError(f"mean, scale and weights must be {n} finite numbers")
+        threshold = float(data["threshold"])
+        if not 0.0 < threshold < 1.0 or np.any(arrays[1] <= 0):
+            raise ValueError("threshold must be in (0, 1) and scale > 0")
+        return SalienceModel(path, *arrays, float(data["bias"]), threshold)
+    except (OSError, KeyError, TypeError, ValueError) as exc:
+        raise ConfigError(f"{path}: not a usable salience model: {exc}") from exc

@@ -141,7 +141,25 @@ def to_latin(name: str, lang: str) -> str:
         return " ".join(_uk_word(w) for w in name.split())
     import iuliia
 
-    return str(iuliia.WIKIPEDIA.translate(name))
+    return " ".join(_press(w) for w in str(iuliia.WIKIPEDIA.translate(name)).split())
+
+
+#: Where the English-language press parts from the Wikipedia scheme: Sergei, Nikolai,
+#: Andrei, Alexei, Yuri, Alexander (the scheme: Sergey, Nikolay, Andrey, Aleksey, Yury,
+#: Aleksandr).
+_PRESS = (
+    (re.compile(r"ey$"), "ei"),
+    (re.compile(r"ay$"), "ai"),
+    (re.compile(r"^Yury$"), "Yuri"),
+    (re.compile(r"^Aleksandr$"), "Alexander"),
+    (re.compile(r"^Aleks"), "Alex"),
+)
+
+
+def _press(word: str) -> str:
+    for pattern, repl in _PRESS:
+        word = pattern.sub(repl, word)
+    return word
 
 
 def _uk_word(word: str) -> str:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,7 +35,9 @@ from .actors import aggregate_actors, aggregate_places
 from .extract import candidates
 from .gazetteer import DATA_DIR, Gazetteer, load_gazetteer
 from .lang import detect_language
+from .mentions import ActorMention, PlaceMention
 from .resolve import resolve
+from .salience import SALIENCE_FILE, load_salience
 from .semantic import Embedder, lead
 from .slavic_nlp import SlavicNlp
 from .topics import TOPICS_DIR, CompiledTopic, load_topics, needs_vector, score_topics
@@ -106,6 +109,8 @@ class Tagger:
         self.nlp = nlp
         self.worker = worker
         self.embedder = embedder
+        #: Learned salience (:mod:`process.salience`), if its data file is there.
+        self.salience_model = load_salience() if SALIENCE_FILE.exists() else None
         self.gazetteer = gazetteer or load_gazetteer(DATA_DIR, self._tokenize)
         self.topics = tuple(topics) if topics is not None else load_topics(TOPICS_DIR)
         model = nlp.meta.get("name", "blank")
@@ -224,22 +229,39 @@ class Tagger:
         self, doc: Doc, title: str, text: str, joined: str, lang: str,
         vector: np.ndarray | None = None,
     ) -> Tags:
+        found = self._mentions(doc, title, joined, lang)
+        actors = aggregate_actors(found.actors, len(joined), found.parsed, self.salience_model,
+                                  found.title_len)
+        places = aggregate_places(found.places, [a.name for a in actors])
+        topics = score_topics(self.topics, title, text, actors, vector)
+        return Tags(topics=topics, actors=actors, places=places, lang=lang,
+                    tagged_by=found.tagged_by)
+
+    def _mentions(self, doc: Doc, title: str, joined: str, lang: str) -> Mentions:
         title_len = len(title.strip())
         if lang in SLAVIC:
             cands = self.slavic.candidates(joined, title_len, self.gazetteer, lang)
-            resolved = resolve(cands, self.gazetteer, (), unknown_names=True)
-            parsed, tagged_by = True, self.slavic_tagged_by
-        else:
-            english = lang == "en"
-            cands = candidates(doc, title_len, self.gazetteer)
-            resolved = resolve(cands, self.gazetteer, _lower_words(doc), english)
-            parsed = english
-            tagged_by = self.tagged_by if english else f"{self.tagged_by}+gazetteer"
-        actor_mentions, place_mentions = resolved
-        actors = aggregate_actors(actor_mentions, len(joined), parsed=parsed)
-        places = aggregate_places(place_mentions, [a.name for a in actors])
-        topics = score_topics(self.topics, title, text, actors, vector)
-        return Tags(topics=topics, actors=actors, places=places, lang=lang, tagged_by=tagged_by)
+            actors, places = resolve(cands, self.gazetteer, (), unknown_names=True)
+            return Mentions(actors, places, len(joined), True, self.slavic_tagged_by, title_len)
+        english = lang == "en"
+        cands = candidates(doc, title_len, self.gazetteer)
+        actors, places = resolve(cands, self.gazetteer, _lower_words(doc), english)
+        tagged_by = self.tagged_by if english else f"{self.tagged_by}+gazetteer"
+        return Mentions(actors, places, len(joined), english, tagged_by, title_len)
+
+    def mentions_batch(self, items: Sequence[tuple[str, str]]) -> list[Mentions]:
+        """The actor and place mentions of each item, before aggregation (what fitting the
+        salience model reads)."""
+        joined = [_join(title, text) for title, text in items]
+        langs = [detect_language(text) for text in joined]
+        texts = ["" if lang in SLAVIC else text for text, lang in zip(joined, langs, strict=True)]
+        with self.nlp.memory_zone():
+            return [
+                self._mentions(doc, title or "", whole, lang)
+                for doc, (title, _), whole, lang in zip(
+                    self.nlp.pipe(texts, batch_size=NLP_BATCH), items, joined, langs, strict=True
+                )
+            ]
 
     @functools.cached_property
     def slavic(self) -> SlavicNlp:
@@ -251,6 +273,16 @@ class Tagger:
         from importlib.metadata import version
 
         return f"natasha-{version('natasha')}+gazetteer"
+
+
+@dataclass(frozen=True)
+class Mentions:
+    actors: list[ActorMention]
+    places: list[PlaceMention]
+    length: int  # characters of title + text
+    parsed: bool  # roles come from a dependency parse
+    tagged_by: str
+    title_len: int  # characters of the headline at the start
 
 
 def _lower_words(doc: Doc) -> set[str]:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -55,4 +56,61 @@ def test_invalid_actor_data_names_file_entry_and_field(data: object, message: st
 def test_invalid_yaml_file(tmp_path: Path) -> None:
     (tmp_path / "actors.yaml").write_text("actors: [unclosed", encoding="utf-8")
     with pytest.raises(GazetteerError, match="not valid YAML"):
+        load_gazetteer(tmp_path)
+
+
+def test_cyrillic_names_in_every_case_meet_one_actor() -> None:
+    gaz = load_gazetteer()
+    for form in ("Зеленского", "Зеленським", "Володимира Зеленського", "Zelenskyy", "Selenskyj"):
+        assert gaz.canonical(form) == "Volodymyr Zelensky", form
+    assert gaz.canonical("Пєскова") == gaz.canonical("Пескову") == "Dmitry Peskov"
+    assert gaz.canonical("Сполучених Штатів") == "United States"
+    assert gaz.canonical("Києва") == "Ukraine"  # the capital, standing for its state
+    assert ("рф",) in gaz.lowercase_keys  # Ukrainian outlets' own lower-case style
+
+
+def _write(tmp_path: Path, name: str, text: str) -> None:
+    (tmp_path / name).write_text(text, encoding="utf-8")
+
+
+def test_extension_files_merge_by_canonical_name(tmp_path: Path) -> None:
+    _write(
+        tmp_path,
+        "actors.yaml",
+        "actors:\n  - {name: Ukraine, type: state, country: UA, aliases: [Ukraine]}\n",
+    )
+    _write(
+        tmp_path,
+        "actors.xx.yaml",
+        "aliases:\n  Ukraine: [Украина]\ndemonyms:\n  Ukraine: [украинский]\n"
+        "forces:\n  Ukraine: [ВСУ]\n"
+        "new_actors:\n  - {name: Trilateral Contact Group, type: organization,"
+        " aliases: [TCG, Трехсторонняя контактная группа]}\n",
+    )
+    gaz = load_gazetteer(tmp_path)
+    assert gaz.canonical("Украины") == "Ukraine"
+    assert [h.kind for h in gaz.lookup("ВСУ")] == ["demonym"]  # forces act for the state
+    assert gaz.canonical("Трехсторонней контактной группы") == "Trilateral Contact Group"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "aliases:\n  Atlantis: [Атлантида]\n",
+            "actors.xx.yaml: aliases: no actor named 'Atlantis'",
+        ),
+        ("capitals:\n  NATO: [Брюссель]\n", "capitals: 'NATO' is not a state"),
+        ("colours: {}\n", "actors.xx.yaml: colours: Extra inputs"),
+        ("new_actors:\n  - {name: NATO, type: organization}\n", "duplicate actor name 'NATO'"),
+    ],
+)
+def test_extension_file_errors_name_the_file_and_the_key(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    _write(
+        tmp_path, "actors.yaml", "actors:\n  - {name: NATO, type: organization, aliases: [NATO]}\n"
+    )
+    _write(tmp_path, "actors.xx.yaml", text)
+    with pytest.raises(GazetteerError, match=re.escape(message)):
         load_gazetteer(tmp_path)

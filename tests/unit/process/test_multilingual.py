@@ -1,0 +1,85 @@
+"""The whole tagger on Russian, Ukrainian and hostile input (loads the models)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from process.evaluate import read_jsonl
+
+CORPUS = Path(__file__).resolve().parents[3] / "tests" / "data" / "corpus"
+pytestmark = pytest.mark.model
+
+
+@pytest.fixture(scope="module")
+def corpus() -> dict[str, dict[str, Any]]:
+    return {a["id"]: a for a in read_jsonl(CORPUS / "articles.jsonl")}
+
+
+def names(tags: Any, principal: bool = False) -> set[str]:
+    return {a.name for a in tags.actors if not principal or a.salience >= 0.5}
+
+
+def test_russian_and_ukrainian_reports_of_talks(model_tagger, corpus) -> None:  # type: ignore[no-untyped-def]
+    ru, uk = corpus["c0067a44914"], corpus["c120fecbcac"]  # Belarus 2022; Istanbul 2025
+    tags_ru, tags_uk = model_tagger.tag_batch(
+        [(ru["title"], ru["text"]), (uk["title"], uk["text"])]
+    )
+    assert (tags_ru.lang, tags_uk.lang) == ("ru", "uk")
+    assert tags_ru.tagged_by.startswith("natasha-")
+    assert [t.name for t in tags_ru.topics] == ["peace_talks"]
+    assert [t.name for t in tags_uk.topics] == ["peace_talks"]
+    # Давид Арахамия, Мединский (declined in the text) under their English names.
+    assert {"David Arakhamia", "Vladimir Medinsky", "Ukraine"} <= names(tags_ru, principal=True)
+    assert {"Rustem Umerov", "Ukraine", "Russia"} <= names(tags_uk)
+
+
+def test_one_person_whatever_the_script_and_case(model_tagger) -> None:  # type: ignore[no-untyped-def]
+    texts = [
+        ("", "Президент Владимир Зеленский заявил, что готов к переговорам."),
+        ("", "Президент Володимир Зеленський заявив, що готовий до переговорів."),
+        ("", "Встреча Путина и Зеленского пока не планируется, сообщил Песков."),
+        ("", "Selenskyj sagte, er sei zu Gesprächen bereit."),
+        ("", "President Zelenskyy said he was ready for talks."),
+    ]
+    for tags in model_tagger.tag_batch(texts):
+        assert "Volodymyr Zelensky" in names(tags), tags
+
+
+def test_unknown_russian_people_get_english_press_spelling(model_tagger) -> None:  # type: ignore[no-untyped-def]
+    (tags,) = model_tagger.tag_batch(
+        [
+            (
+                "",
+                "Об этом заявил заместитель министра Сергей Рябков. По словам Сергея Рябкова, "
+                "Москва готова к диалогу с Вашингтоном.",
+            )
+        ]
+    )
+    assert "Sergei Ryabkov" in names(tags, principal=True)
+
+
+@pytest.mark.parametrize(
+    ("title", "text", "lang"),
+    [
+        ("", "", "en"),
+        ("Peace talks", "", "en"),
+        # ~2 MB: cut to the tagger's limit, still tagged
+        ("", "Ukraine and Russia discussed a ceasefire in Istanbul. " * 38_000, "en"),
+        ("Zelensky Зеленський Зеленский", "Kyiv Київ Киев — talks переговори переговоры.", None),
+        ("სამშვიდობო მოლაპარაკებები", "უკრაინასა და რუსეთს შორის მოლაპარაკებები ჟენევაში.", "ka"),
+        ("محادثات السلام", "بدأت محادثات السلام بين روسيا وأوكرانيا في إسطنبول اليوم.", "ar"),
+        ("\x00\ufffd", "\u200b" * 10 + "\ud7ff", "en"),
+    ],
+)
+def test_hostile_input_is_tagged_with_what_applies(  # type: ignore[no-untyped-def]
+    model_tagger, title: str, text: str, lang: str | None
+) -> None:
+    (tags,) = model_tagger.tag_batch([(title, text)])
+    assert tags.lang is not None
+    if lang is not None:
+        assert tags.lang == lang
+    for actor in tags.actors:
+        assert 0.0 <= actor.salience <= 1.0

@@ -1,0 +1,94 @@
+"""Russian and Ukrainian words: case-tolerant keys, topic terms in every case, Latin names."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from process.lang import detect_language
+from process.normalize import fold
+from process.slavic import alias_variants, norm_word, term_regex, to_latin
+from process.topics import term_pattern
+
+
+@pytest.mark.parametrize(
+    "forms",
+    [
+        ["Зеленский", "Зеленского", "Зеленскому", "Зеленским", "Зеленском"],
+        ["Зеленський", "Зеленського", "Зеленському", "Зеленським"],
+        ["Путин", "Путина", "Путину", "Путиным"],
+        ["Песков", "Пескова", "Песковым"],  # -ов belongs to the name
+        ["Россия", "России", "Россией", "Россию"],
+        ["Росія", "Росії", "Росією", "Росію"],
+        ["Сергей", "Сергея", "Сергеем"],
+        ["Андрій", "Андрія", "Андрієм"],
+        ["Уиткофф", "Уиткоффа", "Уиткоффом"],  # a name no dictionary knows
+        ["Кремль", "Кремля", "Кремлем"],
+    ],
+)
+def test_every_case_form_has_the_same_key(forms: list[str]) -> None:
+    assert len({norm_word(w) for w in forms}) == 1, [norm_word(w) for w in forms]
+
+
+def test_acronyms_and_latin_words_are_only_folded() -> None:
+    assert norm_word("США") == "сша" and norm_word("НАТО") == "нато"
+    assert norm_word("Zelenskyy") == "zelenskyy"
+
+
+def test_alias_keys_cover_what_the_stem_cuts_and_ukrainian_i_o_alternation() -> None:
+    assert norm_word("Рустема") in alias_variants("Рустем")  # -ем is part of the name
+    assert norm_word("Києва") in alias_variants("Київ")
+    assert norm_word("Харкова") in alias_variants("Харків")
+
+
+@pytest.mark.parametrize(
+    ("term", "text"),
+    [
+        ("мирные переговоры", "начало мирных переговоров в Стамбуле"),
+        ("прекращение огня", "о прекращении огня на 30 дней"),
+        ("мирний план", "щодо мирного плану США"),
+        ("перемир'я", "порушення перемир’я"),
+    ],
+)
+def test_topic_terms_match_other_cases(term: str, text: str) -> None:
+    assert term_pattern(term).search(fold(text))
+
+
+def test_term_regex_leaves_latin_words_alone() -> None:
+    assert term_regex("talks") == re.escape("talks")
+    assert not term_pattern("talks").search(fold("talkshow"))
+
+
+@pytest.mark.parametrize(
+    ("name", "lang", "latin"),
+    [
+        ("Дмитрий Песков", "ru", "Dmitry Peskov"),
+        ("Сергей Собянин", "ru", "Sergei Sobyanin"),
+        ("Александр Фомин", "ru", "Alexander Fomin"),
+        ("Андрій Єрмак", "uk", "Andriy Yermak"),
+        ("Олександр Сирський", "uk", "Oleksandr Syrskyi"),
+        ("Ірина Верещук", "uk", "Iryna Vereshchuk"),
+        ("Згурський", "uk", "Zghurskyi"),
+        ("Rustem Umerov", "ru", "Rustem Umerov"),
+    ],
+)
+def test_names_in_latin_letters_as_the_press_writes_them(name: str, lang: str, latin: str) -> None:
+    assert to_latin(name, lang) == latin
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("The talks in Istanbul ended and the delegations went home.", "en"),
+        ("Die Gespräche in Istanbul sind ohne Ergebnis zu Ende gegangen.", "de"),
+        ("Переговоры в Стамбуле закончились без результата, делегации уехали.", "ru"),
+        ("Переговори у Стамбулі завершилися без результату, делегації поїхали.", "uk"),
+        ("Мирні переговори", "uk"),  # short: script and letters decide
+        ("Kremlin open to talks", "en"),  # short Latin: the default
+        ("", "en"),
+        ("12 345 !!!", "en"),
+    ],
+)
+def test_language_identification(text: str, lang: str) -> None:
+    assert detect_language(text) == lang
