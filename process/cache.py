@@ -16,7 +16,8 @@ import hashlib
 import unicodedata
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from typing import Protocol
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from newsmon.schema import Tags
 
@@ -79,10 +80,13 @@ def tag_cached(
 
 def submit_cached(
     tagger: BatchTagger, cache: TagCache, items: Sequence[tuple[str, str]]
-) -> Callable[[], list[Tags]]:
+) -> Submitted:
     """:func:`tag_cached` in two steps: look up the cache and start tagging the misses (if the
     tagger has ``submit``, as :class:`process.tagger.Tagger` does, they are tagged while the
-    caller goes on); the returned function finishes and returns the tags."""
+    caller goes on); calling the returned :class:`Submitted` finishes and returns the tags.
+    Its ``vectors`` and ``langs`` are each item's embedding and language where the tagger made
+    them before tagging (the misses; a cached text has its language from its tags and no
+    embedding: its copies are matched by their words)."""
     keys = [content_key(title, text) for title, text in items]
     found: dict[str, Tags] = {}
     todo: dict[str, tuple[str, str]] = {}
@@ -99,6 +103,9 @@ def submit_cached(
     pending: Callable[[], list[Tags]] | None = None
     if todo and submit is not None:
         pending = submit(list(todo.values()))
+    early: dict[str, tuple[Any, str]] = {}
+    if pending is not None and hasattr(pending, "vectors"):
+        early = dict(zip(todo, zip(pending.vectors, pending.langs, strict=True), strict=True))
 
     def finish() -> list[Tags]:
         if todo:
@@ -108,4 +115,17 @@ def submit_cached(
                 found[key] = tags
         return [found[key] for key in keys]
 
-    return finish
+    vectors = [early[k][0] if k in early else None for k in keys]
+    langs = [early[k][1] if k in early else (found[k].lang or "" if k in found else "")
+             for k in keys]
+    return Submitted(finish, vectors, langs)
+
+
+@dataclass(frozen=True)
+class Submitted:
+    finish: Callable[[], list[Tags]]
+    vectors: list[Any]  # numpy vectors or None
+    langs: list[str]
+
+    def __call__(self) -> list[Tags]:
+        return self.finish()

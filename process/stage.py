@@ -2,8 +2,10 @@
 
 Per batch: decode (a :class:`SchemaError` dead-letters the record), start tagging the content
 the cache has not seen (:mod:`process.cache`; with the service's NLP worker it is parsed in
-another process from here on), assign story ids (:mod:`process.story`; saved before anything
-is published, so a redelivered article keeps its story), collect the tags, publish each
+another process from here on, while the embeddings are computed here), assign story ids by
+the articles' words (:mod:`process.story`), collect the tags, link the articles that founded a
+story to the same story in another language (by meaning and names), save the assignments
+(before anything is published, so a redelivered article keeps its story), publish each
 :class:`TaggedArticle` keyed by ``article_id``. The runtime commits after the flush.
 """
 
@@ -20,7 +22,7 @@ from newsmon.runtime import DeadLetter, decode_records
 from newsmon.schema import RawArticle, TaggedArticle, encode
 
 from .cache import BatchTagger, TagCache, submit_cached
-from .story import StoryClusterer
+from .story import StoryClusterer, story_entities
 
 __all__ = ["BatchTagger", "ProcessStage"]
 
@@ -74,8 +76,11 @@ class ProcessStage:
         # the texts the cache lacks are being parsed (in the tagger's worker process, if it
         # has one) while the stories are assigned and saved
         finish = submit_cached(self._tagger, self.cache, [(a.title, a.text) for a in articles])
-        stories = self.clusterer.assign_batch(articles)
+        stories = self.clusterer.assign_batch(articles, finish.vectors, finish.langs, commit=False)
         tags = finish()
+        stories = self.clusterer.link_batch(
+            [a.article_id for a in articles], [story_entities(t) for t in tags]
+        )
         CACHE.labels(status="hit").inc(self.cache.hits - hits)
         CACHE.labels(status="miss").inc(self.cache.misses - misses)
         for raw, tag, story_id in zip(articles, tags, stories, strict=True):

@@ -11,6 +11,18 @@ shorter article is contained in the longer one (estimated from Jaccard and the s
 is itself a summary (≤ :data:`SUMMARY_WORDS` words) or is half contained in the full text
 (copies cut to their first paragraphs or to an RSS description).
 
+Across languages MinHash sees nothing (another script, other words). Once an article is tagged,
+:meth:`StoryClusterer.link_batch` gives one that founded its own story the story of the most
+alike article *in another language* within ``semantic_window``: alike by the cosine of their
+title-and-lead embeddings (:mod:`process.semantic`, the multilingual model the topic layer
+uses) plus ``entity_weight`` × the Jaccard overlap of their principal actors and places
+(canonical names: the same in every language), at least ``semantic_threshold``. The English
+and the Russian report of the same meeting share a story. Within one language this is never
+used: two reports of the same talks a day apart are alike in meaning and names but are
+different stories, which only the wording tells apart. Measured on labelled English /
+Russian-Ukrainian pairs in docs/quality.md; the bar is set for precision, since a wrong link
+merges two stories and their alerts.
+
 An article joins the story of its earliest matching article; otherwise it founds a story whose
 id is its own ``article_id``, so a replay in the same order gives the same ids. Assignments are
 remembered: a redelivered ``article_id`` keeps its story. Only articles within ``window`` of
@@ -36,18 +48,19 @@ import re
 import sqlite3
 import unicodedata
 import zlib
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 
-from newsmon.schema import RawArticle
+from newsmon.schema import RawArticle, Tags
 
 U32 = npt.NDArray[np.uint32]
 U64 = npt.NDArray[np.uint64]
+F32 = npt.NDArray[np.float32]
 
 SHINGLE = 4
 PERMUTATIONS = 128
@@ -85,8 +98,12 @@ class ClusterConfig:
     threshold: float = 0.5
     containment: float = 0.7
     lead_containment: float = 0.7
-    max_entries: int = 30_000  # about 6 kB each in memory
+    max_entries: int = 30_000  # about 6 kB each in memory (+1.5 kB with an embedding)
     keep_assignments: timedelta = timedelta(days=30)
+    semantic_threshold: float = 0.9  # cosine + entity_weight x entity Jaccard, across languages
+    entity_weight: float = 0.3
+    semantic_window: timedelta = timedelta(hours=72)
+    semantic_candidates: int = 20  # nearest by cosine whose entities are compared
 
 
 @dataclass(frozen=True, eq=False)
@@ -105,6 +122,19 @@ class Signature:
     def from_bytes(cls, blob: bytes, n_full: int, n_lead: int, n_words: int) -> Signature:
         sig = np.frombuffer(blob, dtype=np.uint32)
         return cls(sig[:PERMUTATIONS], sig[PERMUTATIONS:], n_full, n_lead, n_words)
+
+
+def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
+    return len(a & b) / len(a | b) if a and b else 0.0
+
+
+def _unit(vec: F32 | None) -> F32 | None:
+    """``vec`` as float32 of length 1; None for none or a zero vector (an empty text)."""
+    if vec is None:
+        return None
+    v = np.asarray(vec, dtype=np.float32)
+    norm = float(np.linalg.norm(v))
+    return v / norm if norm > 0 else None
 
 
 def words(text: str) -> list[str]:
@@ -191,17 +221,87 @@ def _bands(sig: U32, salt: U64) -> U64:
     return keys
 
 
+def story_entities(tags: Tags) -> set[str]:
+    """What :meth:`StoryClusterer.link_batch` compares across languages: the principal actors
+    and the places (canonical names, the same in every language)."""
+    return {a.name for a in tags.actors if a.salience >= 0.5} | {p.name for p in tags.places}
+
+
 def event_time(article: RawArticle) -> datetime:
     """When the article happened: ``published``, but never after it was fetched."""
     return min(article.published or article.fetched, article.fetched)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Entry:
     article_id: str
     story_id: str
     ts: float  # event time, seconds since the epoch
     sig: Signature
+    vec: F32 | None = None  # unit embedding of title + lead, if the article has one
+    lang: str = ""
+    ents: frozenset[str] = frozenset()  # principal actors and places, once tagged
+
+    @property
+    def indexable(self) -> bool:
+        """Whether anything can ever match it."""
+        return self.sig.n_full >= MIN_SHINGLES or self.vec is not None
+
+
+class VectorIndex:
+    """The entries' embeddings in one growing matrix (a free slot list reuses rows), so that
+    the nearest neighbour of a new article is one matrix-vector product."""
+
+    def __init__(self, dim: int = 384) -> None:
+        self._vecs = np.zeros((64, dim), dtype=np.float32)
+        self._ts = np.full(64, np.nan)
+        self._ids: list[str | None] = [None] * 64
+        self._langs: list[str] = [""] * 64
+        self._slot: dict[str, int] = {}
+        self._free = list(range(63, -1, -1))
+
+    def __len__(self) -> int:
+        return len(self._slot)
+
+    def add(self, entry: Entry) -> None:
+        if entry.vec is None or entry.article_id in self._slot:
+            return
+        if not self._free:
+            self._grow()
+        i = self._free.pop()
+        self._vecs[i], self._ts[i] = entry.vec, entry.ts
+        self._ids[i], self._langs[i] = entry.article_id, entry.lang
+        self._slot[entry.article_id] = i
+
+    def remove(self, article_id: str) -> None:
+        i = self._slot.pop(article_id, None)
+        if i is not None:
+            self._ts[i], self._ids[i] = np.nan, None
+            self._free.append(i)
+
+    def nearest(
+        self, vec: F32, ts: float, window: float, lang: str, n: int
+    ) -> list[tuple[str, float]]:
+        """The ``n`` most similar entries in another language within ``window`` seconds of
+        ``ts``, with their cosines, most similar first."""
+        if not self._slot:
+            return []
+        sims = self._vecs @ vec
+        ok = np.abs(self._ts - ts) <= window  # NaN (free slot) compares False
+        ok &= np.array([bool(other) and other != lang for other in self._langs])
+        if not ok.any():
+            return []
+        sims = np.where(ok, sims, -2.0)
+        top = np.argsort(-sims)[: min(n, int(ok.sum()))]
+        return [(aid, float(sims[i])) for i in top.tolist() if (aid := self._ids[i]) is not None]
+
+    def _grow(self) -> None:
+        n = len(self._ids)
+        self._vecs = np.vstack([self._vecs, np.zeros_like(self._vecs)])
+        self._ts = np.concatenate([self._ts, np.full(n, np.nan)])
+        self._ids += [None] * n
+        self._langs += [""] * n
+        self._free = list(range(2 * n - 1, n - 1, -1))
 
 
 class StoryIndex:
@@ -212,6 +312,7 @@ class StoryIndex:
         self._entries: dict[str, Entry] = {}
         self._buckets: dict[int, str | list[str]] = {}  # most buckets hold one article
         self._by_time: list[tuple[float, str]] = []
+        self.vectors = VectorIndex()
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -223,6 +324,7 @@ class StoryIndex:
         if entry.article_id in self._entries:
             return
         self._entries[entry.article_id] = entry
+        self.vectors.add(entry)
         for key in band_keys(entry.sig):
             held = self._buckets.setdefault(key, entry.article_id)
             if isinstance(held, list):
@@ -246,8 +348,21 @@ class StoryIndex:
         while self._by_time and self._by_time[0][0] < ts:
             self._remove(heapq.heappop(self._by_time)[1])
 
+    def nearest(self, new: Entry, window: float, n: int) -> list[tuple[Entry, float]]:
+        """The entries most similar in meaning in another language (:class:`VectorIndex`)."""
+        if new.vec is None:
+            return []
+        found = self.vectors.nearest(new.vec, new.ts, window, new.lang, n)
+        return [(self._entries[aid], cos) for aid, cos in found]
+
+    def replace(self, entry: Entry) -> None:
+        """Swap the stored entry of ``entry.article_id`` (a new story id, its entities)."""
+        if entry.article_id in self._entries:
+            self._entries[entry.article_id] = entry
+
     def _remove(self, article_id: str) -> None:
         entry = self._entries.pop(article_id)
+        self.vectors.remove(article_id)
         for key in band_keys(entry.sig):
             held = self._buckets[key]
             if isinstance(held, str):
@@ -270,6 +385,7 @@ class StoryClusterer:
         self._index = StoryIndex(self.config.max_entries)
         self._newest = float("-inf")
         self._pending: list[Entry] = []
+        self._fresh: set[str] = set()  # assigned since the last commit
         if state is not None:
             self._load(state)
 
@@ -286,22 +402,86 @@ class StoryClusterer:
     def __len__(self) -> int:
         return len(self._index)
 
-    def assign_batch(self, articles: Sequence[RawArticle]) -> list[str]:
-        """Story ids for ``articles`` in order; the state is saved before this returns."""
-        ids = [self.assign(a.article_id, a.title, a.text, event_time(a)) for a in articles]
-        self.commit()
+    def assign_batch(
+        self,
+        articles: Sequence[RawArticle],
+        vectors: Sequence[F32 | None] | None = None,
+        langs: Sequence[str] | None = None,
+        *,
+        commit: bool = True,
+    ) -> list[str]:
+        """Story ids for ``articles`` in order (by their words); the state is saved before
+        this returns unless ``commit=False`` (then :meth:`link_batch` or :meth:`commit`
+        saves it). ``vectors``/``langs``: each article's embedding and language, if known."""
+        vecs = vectors if vectors is not None else [None] * len(articles)
+        lng = langs if langs is not None else [""] * len(articles)
+        ids = [
+            self.assign(a.article_id, a.title, a.text, event_time(a), v, lang)
+            for a, v, lang in zip(articles, vecs, lng, strict=True)
+        ]
+        if commit:
+            self.commit()
         return ids
 
-    def assign(self, article_id: str, title: str, text: str, when: datetime) -> str:
+    def link_batch(
+        self, article_ids: Sequence[str], entities: Sequence[Iterable[str]]
+    ) -> list[str]:
+        """After tagging: record each article's entities and give an article that founded its
+        story in this batch the story of the most alike article in another language (see the
+        module docstring); returns the story ids in order and saves the state."""
+        cfg = self.config
+        window = cfg.semantic_window.total_seconds()
+        batch = {e.article_id: e for e in self._pending} if self._state else {}
+        moved: dict[str, str] = {}
+        for aid, ents in zip(article_ids, entities, strict=True):
+            entry = self._index.get(aid) or batch.get(aid)
+            if entry is None:
+                continue
+            entry = replace(entry, ents=frozenset(ents))
+            founded = entry.story_id == aid and aid in self._fresh  # here, not redelivered
+            if founded and entry.vec is not None and entry.ents:
+                best = max(
+                    ((cos + cfg.entity_weight * _jaccard(entry.ents, old.ents), old)
+                     for old, cos in self._index.nearest(entry, window, cfg.semantic_candidates)
+                     if old.article_id != aid and old.story_id not in moved),
+                    key=lambda pair: pair[0],
+                    default=None,
+                )
+                if best is not None and best[0] >= cfg.semantic_threshold:
+                    moved[aid] = best[1].story_id
+            self._update(entry)
+        if moved:  # members that joined a moved founder by their words follow it
+            for e in [*self._pending, *(self._index.get(a) for a in article_ids)]:
+                if e is not None and e.story_id in moved:
+                    self._update(replace(e, story_id=moved[e.story_id]))
+        self.commit()
+        return [self._known(a) or a for a in article_ids]
+
+    def _update(self, entry: Entry) -> None:
+        self._index.replace(entry)
+        self._pending = [entry if p.article_id == entry.article_id else p for p in self._pending]
+
+    def assign(
+        self,
+        article_id: str,
+        title: str,
+        text: str,
+        when: datetime,
+        vec: F32 | None = None,
+        lang: str = "",
+    ) -> str:
         known = self._known(article_id)
         if known is not None:
             return known
-        entry = self._match(Entry(article_id, article_id, when.timestamp(), signature(title, text)))
+        vec = _unit(vec)
+        new = Entry(article_id, article_id, when.timestamp(), signature(title, text), vec, lang)
+        entry = self._match(new)
+        self._fresh.add(article_id)
         if self._state is not None:
             self._pending.append(entry)
         self._newest = max(self._newest, entry.ts)
         self._index.evict_before(self._newest - self._window)
-        if entry.sig.n_full >= MIN_SHINGLES and entry.ts >= self._newest - self._window:
+        if entry.indexable and entry.ts >= self._newest - self._window:
             self._index.add(entry)
         return entry.story_id
 
@@ -319,7 +499,7 @@ class StoryClusterer:
         near = [e for e in self._index.candidates(new.sig) if abs(e.ts - new.ts) <= self._window]
         for old in sorted(near, key=lambda e: (e.ts, e.article_id)):
             if same_story(new.sig, old.sig, self.config):
-                return Entry(new.article_id, old.story_id, new.ts, new.sig)
+                return replace(new, story_id=old.story_id)
         return new
 
     def commit(self) -> None:
@@ -327,6 +507,7 @@ class StoryClusterer:
         if self._state is not None and self._pending:
             self._state.save(self._pending, *self._horizons())
         self._pending = []
+        self._fresh = set()
 
     def _horizons(self) -> tuple[float, float]:
         """Signatures before the first and assignments before the second are dropped."""
@@ -342,9 +523,19 @@ class StoryClusterer:
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS story_articles (
     article_id TEXT PRIMARY KEY, story_id TEXT NOT NULL, ts REAL NOT NULL, sig BLOB,
-    n_full INTEGER NOT NULL, n_lead INTEGER NOT NULL, n_words INTEGER NOT NULL);
+    n_full INTEGER NOT NULL, n_lead INTEGER NOT NULL, n_words INTEGER NOT NULL,
+    vec BLOB, lang TEXT NOT NULL DEFAULT '', ents TEXT NOT NULL DEFAULT '');
 CREATE INDEX IF NOT EXISTS story_articles_ts ON story_articles (ts);
 """
+
+
+def _sig_blob(entry: Entry) -> bytes | None:
+    """The stored signature; an article matchable only by its embedding keeps one too, so
+    that it is loaded again (the loader reads rows that still have a signature)."""
+    blob = entry.sig.to_bytes()
+    if blob is None and entry.vec is not None:
+        blob = entry.sig.full.tobytes() + entry.sig.lead.tobytes()
+    return blob
 
 
 class SqliteStoryState:
@@ -356,20 +547,28 @@ class SqliteStoryState:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(story_articles)")}
+        for column, kind in (("vec", "BLOB"), ("lang", "TEXT NOT NULL DEFAULT ''"),
+                             ("ents", "TEXT NOT NULL DEFAULT ''")):
+            if column not in columns:  # a state file of a version before this column
+                self._db.execute(f"ALTER TABLE story_articles ADD COLUMN {column} {kind}")
         if self._db.execute("PRAGMA user_version").fetchone()[0] != SIGNATURE_VERSION:
             self._db.execute("UPDATE story_articles SET sig = NULL")  # other hashing: unusable
             self._db.execute(f"PRAGMA user_version = {SIGNATURE_VERSION}")
 
     def load(self, window: float, limit: int) -> list[Entry]:
         rows = self._db.execute(
-            "SELECT article_id, story_id, ts, sig, n_full, n_lead, n_words FROM story_articles"
+            "SELECT article_id, story_id, ts, sig, n_full, n_lead, n_words, vec, lang, ents"
+            " FROM story_articles"
             " WHERE sig IS NOT NULL AND ts >= (SELECT MAX(ts) FROM story_articles) - ?"
             " ORDER BY ts DESC LIMIT ?",
             (window, limit),
         ).fetchall()
         return [
-            Entry(aid, sid, ts, Signature.from_bytes(blob, n_full, n_lead, n_words))
-            for aid, sid, ts, blob, n_full, n_lead, n_words in reversed(rows)
+            Entry(aid, sid, ts, Signature.from_bytes(blob, n_full, n_lead, n_words),
+                  _unit(np.frombuffer(vec, dtype=np.float16).astype(np.float32)) if vec else None,
+                  lang, frozenset(ents.split("\t")) if ents else frozenset())
+            for aid, sid, ts, blob, n_full, n_lead, n_words, vec, lang, ents in reversed(rows)
         ]
 
     def lookup(self, article_id: str) -> str | None:
@@ -380,17 +579,20 @@ class SqliteStoryState:
 
     def save(self, entries: Sequence[Entry], sigs_before: float, rows_before: float) -> None:
         rows = [
-            (e.article_id, e.story_id, e.ts, e.sig.to_bytes(), e.sig.n_full, e.sig.n_lead,
-             e.sig.n_words)
+            (e.article_id, e.story_id, e.ts, _sig_blob(e), e.sig.n_full, e.sig.n_lead,
+             e.sig.n_words, e.vec.astype(np.float16).tobytes() if e.vec is not None else None,
+             e.lang, "\t".join(sorted(e.ents)))
             for e in entries
         ]
         with self._db:  # one transaction: commits, or rolls back on an exception
             self._db.execute("BEGIN IMMEDIATE")
             self._db.executemany(
-                "INSERT OR IGNORE INTO story_articles VALUES (?, ?, ?, ?, ?, ?, ?)", rows
+                "INSERT OR IGNORE INTO story_articles (article_id, story_id, ts, sig, n_full,"
+                " n_lead, n_words, vec, lang, ents) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
             )
             self._db.execute(
-                "UPDATE story_articles SET sig = NULL WHERE ts < ? AND sig IS NOT NULL",
+                "UPDATE story_articles SET sig = NULL, vec = NULL WHERE ts < ? AND sig IS NOT NULL",
                 (sigs_before,),
             )
             self._db.execute("DELETE FROM story_articles WHERE ts < ?", (rows_before,))

@@ -176,10 +176,12 @@ class Tagger:
 
     def submit(
         self, items: Sequence[tuple[str, str]], batch_size: int = NLP_BATCH
-    ) -> Callable[[], list[Tags]]:
-        """Start tagging ``items``; the returned function finishes and returns the tags. With a
-        worker the texts are being parsed in the meantime; without one, nothing starts before
-        the call. Finish a submission before the next one."""
+    ) -> Pending:
+        """Start tagging ``items``; calling the returned :class:`Pending` finishes and returns
+        the tags. With a worker the texts are being parsed in the meantime (and the
+        embeddings computed here); without one, nothing is parsed before the call. The
+        embeddings and languages are known before: ``pending.vectors``, ``pending.langs``.
+        Finish a submission before the next one."""
         joined = [_join(title, text) for title, text in items]
         langs = [detect_language(text) for text in joined]
         # Russian and Ukrainian are read by Natasha (here); spaCy's English model gets "".
@@ -187,11 +189,11 @@ class Tagger:
         if self.worker is None:
             vectors = self.vectors(items)
             docs: Iterable[Doc] = self.nlp.pipe(texts, batch_size=batch_size)
-            return lambda: self._read(docs, items, joined, langs, vectors)
-        worker, seq = self.worker, self.worker.submit(texts, batch_size)
-        vectors = self.vectors(items)  # on this core, while the worker parses
-        return lambda: self._read(worker.docs(seq, self.nlp.vocab), items, joined, langs,
-                                  vectors)
+        else:
+            seq = self.worker.submit(texts, batch_size)
+            vectors = self.vectors(items)  # on this core, while the worker parses
+            docs = self.worker.docs(seq, self.nlp.vocab)
+        return Pending(lambda: self._read(docs, items, joined, langs, vectors), vectors, langs)
 
     def vectors(self, items: Sequence[tuple[str, str]]) -> list[np.ndarray | None]:
         """The embedding of each item's title and lead where a learned topic layer will read
@@ -273,6 +275,19 @@ class Tagger:
         from importlib.metadata import version
 
         return f"natasha-{version('natasha')}+gazetteer"
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A submitted batch: call it for the tags; its embeddings and languages, item by item,
+    are known already (the story clusterer reads them while the batch is parsed)."""
+
+    finish: Callable[[], list[Tags]]
+    vectors: list[np.ndarray | None]
+    langs: list[str]
+
+    def __call__(self) -> list[Tags]:
+        return self.finish()
 
 
 @dataclass(frozen=True)

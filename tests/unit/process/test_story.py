@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import feedparser
+import numpy as np
 import pytest
 
 from newsmon.schema import RawArticle
@@ -251,3 +252,87 @@ def test_signatures_of_another_version_are_dropped_on_open(tmp_path: Path) -> No
     copy = article("b", a["title"], a["text"], T0 + timedelta(hours=1))
     assert reopened.assign_batch([copy]) == ["b"]
     reopened.close()
+
+
+# ------------------------------------------------------------- across languages, by meaning
+
+EN = ("Zelensky and Putin delegations meet in Istanbul",
+      "Ukrainian and Russian delegations met in Istanbul on Friday for the first direct talks.")
+RU = ("Делегации России и Украины встретились в Стамбуле",
+      "Российская и украинская делегации провели в пятницу в Стамбуле первые прямые переговоры.")
+EN2 = ("Delegations of Ukraine and Russia hold talks in Istanbul",
+       "Negotiators from Kyiv and Moscow sat down in Istanbul for a second round on Monday.")
+
+
+def _vec(*xs: float) -> np.ndarray:
+    v = np.zeros(384, dtype=np.float32)
+    v[: len(xs)] = xs
+    return v
+
+
+def _assign(c: StoryClusterer, aid: str, item: tuple[str, str], when: datetime,
+            vec: np.ndarray | None, lang: str, ents: tuple[str, ...] = ("Istanbul", "Russia",
+                                                                        "Ukraine")) -> str:
+    """One article through both steps, as the process stage runs them."""
+    c.assign(aid, item[0], item[1], when, vec, lang)
+    return c.link_batch([aid], [ents])[0]
+
+
+def test_the_same_event_in_another_language_joins_by_meaning() -> None:
+    c = StoryClusterer()
+    first = _assign(c, "a" * 32, EN, T0, _vec(1, 0.1), "en")
+    assert _assign(c, "b" * 32, RU, T0 + timedelta(hours=3), _vec(1, 0.12), "ru") == first
+    # Unlike in meaning: its own story.
+    other = ("Рубль укрепился", "Курс рубля к доллару вырос на торгах Московской биржи в пятницу.")
+    assert _assign(c, "c" * 32, other, T0, _vec(0, 1), "ru") == "c" * 32
+
+
+def test_meaning_never_joins_articles_of_one_language() -> None:
+    c = StoryClusterer()
+    _assign(c, "a" * 32, EN, T0, _vec(1, 0.1), "en")
+    # Same language, same subject, different wording: another story (round two, not round one).
+    assert _assign(c, "d" * 32, EN2, T0 + timedelta(hours=2), _vec(1, 0.1), "en") == "d" * 32
+
+
+def test_meaning_links_only_within_the_semantic_window() -> None:
+    c = StoryClusterer(ClusterConfig(semantic_window=timedelta(hours=48)))
+    _assign(c, "a" * 32, EN, T0, _vec(1, 0.1), "en")
+    late = T0 + timedelta(hours=60)
+    assert _assign(c, "b" * 32, RU, late, _vec(1, 0.1), "ru") == "b" * 32
+
+
+def test_a_weaker_likeness_needs_shared_names() -> None:
+    near = _vec(1, 0.9)  # cosine 0.81 with (1, 0.1): below the bar of 0.9 alone
+    c = StoryClusterer()
+    _assign(c, "a" * 32, EN, T0, _vec(1, 0.1), "en", ("Istanbul", "Russia", "Ukraine"))
+    assert _assign(c, "b" * 32, RU, T0, near, "ru", ("Gaza", "Hamas")) == "b" * 32
+    c = StoryClusterer()
+    first = _assign(c, "a" * 32, EN, T0, _vec(1, 0.1), "en", ("Istanbul", "Russia", "Ukraine"))
+    assert _assign(c, "b" * 32, RU, T0, near, "ru", ("Istanbul", "Russia", "Ukraine")) == first
+
+
+def test_a_redelivered_founder_keeps_its_story() -> None:
+    c = StoryClusterer()
+    en = _assign(c, "a" * 32, EN, T0, _vec(1, 0.1), "en", ("Kremlin",))
+    ru = _assign(c, "b" * 32, RU, T0, _vec(0, 1), "ru", ("Kremlin",))
+    assert ru != en
+    # Redelivered with another vector: ids are assigned once, never moved afterwards.
+    c.assign("b" * 32, RU[0], RU[1], T0, _vec(1, 0.1), "ru")
+    assert c.link_batch(["b" * 32], [("Kremlin",)]) == ["b" * 32]
+
+
+def test_embeddings_survive_a_restart_and_old_state_files_migrate(tmp_path: Path) -> None:
+    path = tmp_path / "process.sqlite3"
+    old = sqlite3.connect(path)  # a state file of the version before embeddings
+    old.execute("CREATE TABLE story_articles (article_id TEXT PRIMARY KEY, story_id TEXT NOT"
+                " NULL, ts REAL NOT NULL, sig BLOB, n_full INTEGER NOT NULL, n_lead INTEGER"
+                " NOT NULL, n_words INTEGER NOT NULL)")
+    old.execute("PRAGMA user_version = 1")
+    old.commit()
+    old.close()
+    c = StoryClusterer.open(path)
+    first = _assign(c, "a" * 32, EN, T0, _vec(1, 0.1), "en")
+    c.close()
+    again = StoryClusterer.open(path)
+    assert _assign(again, "b" * 32, RU, T0 + timedelta(hours=1), _vec(1, 0.1), "ru") == first
+    again.close()
