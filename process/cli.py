@@ -81,14 +81,18 @@ def _cmd_learn(args: argparse.Namespace, settings: Settings) -> int:
     from process.fit import learn, prepare
     from process.semantic import Embedder
     from process.tagger import Tagger
-    from process.topics import TOPICS_DIR
+    from process.topics import TOPICS_DIR, load_topics
 
     try:
         import sklearn  # noqa: F401
     except ImportError as exc:
         raise ConfigError("newsmon learn needs scikit-learn: pip install 'newsmon[learn]'") from exc
     dataset, labels = _paths(args)
-    tagger = Tagger.load(semantic=False)
+    # The actors as the service will see them (learned salience); topics from their keyword
+    # rules: the layer is fitted on what the rules see.
+    tagger = Tagger.load(learned=True)
+    tagger.embedder = None
+    tagger.topics = load_topics(TOPICS_DIR, learned=False)
     topic = next((t for t in tagger.topics if t.spec.name == args.topic), None)
     if topic is None:
         names = ", ".join(t.spec.name for t in tagger.topics)

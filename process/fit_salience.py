@@ -165,7 +165,7 @@ def main(argv: Sequence[str] | None = None) -> int:  # pragma: no cover - a tool
         if args.split == "all" or split_of(a.get("url") or a["id"]) == args.split
     ]
     labels = {r["id"]: r for r in read_jsonl(labels_path)}
-    tagger = Tagger.load(semantic=False)
+    tagger = Tagger.load(learned=False)
     items = prepare(articles, labels, tagger)
     probs = cv_probabilities(items, c=args.c)
     threshold = best_threshold(items, probs)

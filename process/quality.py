@@ -184,6 +184,7 @@ def _hex(item_id: str) -> str:
 def main(argv: Sequence[str] | None = None) -> int:  # pragma: no cover - a tool
     from .semantic import Embedder
     from .tagger import Tagger
+    from .topics import TOPICS_DIR, load_topics
 
     ap = argparse.ArgumentParser(prog="python -m process.quality")
     ap.add_argument("--test", action="store_true", help="also score the frozen test split")
@@ -197,11 +198,11 @@ def main(argv: Sequence[str] | None = None) -> int:  # pragma: no cover - a tool
         Counter((split_of(a["url"]), a["language"]) for a in articles).most_common()
     )
     report["splits"] = {f"{s}/{lang}": n for (s, lang), n in report["splits"].items()}
-    plain = Tagger.load(semantic=False)
-    train_dev = [a for a in articles if split_of(a["url"]) in ("train", "dev")]
-    report["cv"] = cross_validate(train_dev, labels, plain, Embedder(threads=None))
-    plain.close()
     tagger = Tagger.load()
+    keyword = Tagger(tagger.nlp, tagger.gazetteer, load_topics(TOPICS_DIR, learned=False),
+                     salience_model=tagger.salience_model)  # what the topic layer is fitted on
+    train_dev = [a for a in articles if split_of(a["url"]) in ("train", "dev")]
+    report["cv"] = cross_validate(train_dev, labels, keyword, tagger.embedder or Embedder())
     pairs_path = corpus / "story_pairs.jsonl"
     if pairs_path.exists():
         by_id = {a["id"]: a for a in articles}

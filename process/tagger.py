@@ -37,7 +37,7 @@ from .gazetteer import DATA_DIR, Gazetteer, load_gazetteer
 from .lang import detect_language
 from .mentions import ActorMention, PlaceMention
 from .resolve import resolve
-from .salience import SALIENCE_FILE, load_salience
+from .salience import SALIENCE_FILE, SalienceModel, load_salience
 from .semantic import Embedder, lead
 from .slavic_nlp import SlavicNlp
 from .topics import TOPICS_DIR, CompiledTopic, load_topics, needs_vector, score_topics
@@ -103,14 +103,15 @@ class Tagger:
         *,
         worker: NlpWorker | None = None,
         embedder: Embedder | None = None,
+        salience_model: SalienceModel | None = None,
     ) -> None:
         """``embedder``: the semantic signal for topics with a learned layer; without one
-        every topic is decided by its keyword rules."""
+        every topic is decided by its keyword rules. ``salience_model``: the learned
+        salience; without one the hand-written rule."""
         self.nlp = nlp
         self.worker = worker
         self.embedder = embedder
-        #: Learned salience (:mod:`process.salience`), if its data file is there.
-        self.salience_model = load_salience() if SALIENCE_FILE.exists() else None
+        self.salience_model = salience_model
         self.gazetteer = gazetteer or load_gazetteer(DATA_DIR, self._tokenize)
         self.topics = tuple(topics) if topics is not None else load_topics(TOPICS_DIR)
         model = nlp.meta.get("name", "blank")
@@ -125,14 +126,16 @@ class Tagger:
         exclude: Sequence[str] = EXCLUDE,
         *,
         ner_process: bool = False,
-        semantic: bool = True,
+        learned: bool = True,
         embed_threads: int | None = None,
     ) -> Tagger:
         """``ner_process``: parse in a child process (:class:`~process.nlp_worker.NlpWorker`,
         same model and components; ``nlp`` here is then only the model's vocabulary and
-        tokenizer); :meth:`close` stops it. ``semantic``: read the topics' learned layers and
-        load the embedder when a topic has one (``embed_threads`` OpenMP threads; default: 1
-        beside an NLP worker, which has the other core, else all)."""
+        tokenizer); :meth:`close` stops it. ``learned``: read the learned layers — the
+        topics' (loading the embedder when a topic has one: ``embed_threads`` OpenMP threads;
+        default: 1 beside an NLP worker, which has the other core, else all) and the salience
+        model; ``learned=False`` is the keyword rules and the salience rule alone (what the
+        learned layers are fitted on)."""
         worker = None
         if ner_process:
             from .nlp_worker import NlpWorker
@@ -140,12 +143,14 @@ class Tagger:
             worker = NlpWorker(model, exclude, wait=False)  # loads its model meanwhile
         try:
             nlp = load_vocab(model) if worker is not None else load_nlp(model, exclude)
-            topics = load_topics(topics_dir, learned=semantic)
+            topics = load_topics(topics_dir, learned=learned)
             embedder = None
-            if semantic and any(t.learned is not None for t in topics):
+            if learned and any(t.learned is not None for t in topics):
                 threads = embed_threads or (1 if worker is not None else None)
                 embedder = Embedder(threads=threads)
-            tagger = cls(nlp, topics=topics, worker=worker, embedder=embedder)
+            salience = load_salience() if learned and SALIENCE_FILE.exists() else None
+            tagger = cls(nlp, topics=topics, worker=worker, embedder=embedder,
+                         salience_model=salience)
             if data_dir != DATA_DIR:
                 tagger.gazetteer = load_gazetteer(data_dir, tagger._tokenize)
             if worker is not None:
