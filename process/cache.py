@@ -83,10 +83,7 @@ def submit_cached(
 ) -> Submitted:
     """:func:`tag_cached` in two steps: look up the cache and start tagging the misses (if the
     tagger has ``submit``, as :class:`process.tagger.Tagger` does, they are tagged while the
-    caller goes on); calling the returned :class:`Submitted` finishes and returns the tags.
-    Its ``vectors`` and ``langs`` are each item's embedding and language where the tagger made
-    them before tagging (the misses; a cached text has its language from its tags and no
-    embedding: its copies are matched by their words)."""
+    caller goes on); calling the returned :class:`Submitted` finishes and returns the tags."""
     keys = [content_key(title, text) for title, text in items]
     found: dict[str, Tags] = {}
     todo: dict[str, tuple[str, str]] = {}
@@ -103,9 +100,7 @@ def submit_cached(
     pending: Callable[[], list[Tags]] | None = None
     if todo and submit is not None:
         pending = submit(list(todo.values()))
-    early: dict[str, tuple[Any, str]] = {}
-    if pending is not None and hasattr(pending, "vectors"):
-        early = dict(zip(todo, zip(pending.vectors, pending.langs, strict=True), strict=True))
+    early = dict(zip(todo, getattr(pending, "langs", ()), strict=False))
 
     def finish() -> list[Tags]:
         if todo:
@@ -115,17 +110,26 @@ def submit_cached(
                 found[key] = tags
         return [found[key] for key in keys]
 
-    vectors = [early[k][0] if k in early else None for k in keys]
-    langs = [early[k][1] if k in early else (found[k].lang or "" if k in found else "")
-             for k in keys]
+    def vectors() -> list[Any]:
+        made = dict(zip(todo, getattr(pending, "vectors", ()), strict=False))
+        return [made.get(k) for k in keys]
+
+    langs = [early.get(k) or (found[k].lang or "" if k in found else "") for k in keys]
     return Submitted(finish, vectors, langs)
 
 
 @dataclass(frozen=True)
 class Submitted:
+    """Tags, when called; ``langs`` at once; ``vectors`` (embeddings of the texts tagged now,
+    None for the cached ones: their copies are matched by their words) once embedded."""
+
     finish: Callable[[], list[Tags]]
-    vectors: list[Any]  # numpy vectors or None
+    _vectors: Callable[[], list[Any]]
     langs: list[str]
 
     def __call__(self) -> list[Tags]:
         return self.finish()
+
+    @property
+    def vectors(self) -> list[Any]:
+        return self._vectors()

@@ -40,6 +40,9 @@ def register(sub: Any) -> None:
     p.add_argument("--out", default=None,
                    help="the .learned.json to write (default: the topic YAML's learned: file, "
                    "else <topic>.learned.json beside it)")
+    p.add_argument("--lead-tokens", type=int, default=64,  # process.semantic.LEAD_TOKENS
+                   help="tokens of title + lead embedded per article (default: %(default)s); "
+                   "the service embeds as many: cost grows linearly with it")
     p.set_defaults(handler=_cmd_learn)
 
 
@@ -101,8 +104,10 @@ def _cmd_learn(args: argparse.Namespace, settings: Settings) -> int:
                                                          f"{topic.spec.name}.learned.json")
     articles = _split(read_jsonl(dataset), args.split)
     label_rows = {row["id"]: row for row in read_jsonl(labels)}
-    rows = prepare(topic, articles, label_rows, tagger, Embedder(threads=None))
-    info = learn(topic, rows, out, source=f"{dataset.name} split={args.split}")
+    embedder = Embedder(threads=None, max_tokens=args.lead_tokens)
+    rows = prepare(topic, articles, label_rows, tagger, embedder)
+    info = learn(topic, rows, out, source=f"{dataset.name} split={args.split}",
+                 lead_tokens=args.lead_tokens)
     print(json.dumps({**info, "written": str(out)}, ensure_ascii=False, indent=1))
     return 0
 

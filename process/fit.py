@@ -25,7 +25,7 @@ from newsmon.schema import Actor
 
 from .evaluate import verdict
 from .learned import FEATURES, Prototypes, feature_vector, save_learned
-from .semantic import Embedder, lead
+from .semantic import LEAD_TOKENS, Embedder, lead
 from .topics import CompiledTopic, Signal, keyword_signal, needs_vector
 
 K = 7
@@ -60,8 +60,9 @@ def prepare(
     vectors = np.zeros((len(items), embedder_dim(embedder)), dtype=np.float32)
     todo = [i for i, g in enumerate(gated) if g]
     if todo:
+        words = getattr(embedder, "max_tokens", LEAD_TOKENS)
         vectors[todo] = embedder.embed(
-            [lead(items[i].get("title") or "", items[i].get("text") or "") for i in todo]
+            [lead(items[i].get("title") or "", items[i].get("text") or "", words) for i in todo]
         )
     rows = []
     for i, (a, t) in enumerate(zip(items, tags, strict=True)):
@@ -209,6 +210,7 @@ def learn(
     k: int = K,
     c: float = C,
     source: str = "",
+    lead_tokens: int = LEAD_TOKENS,
 ) -> dict[str, Any]:
     """Fit on ``rows``, pick the threshold by 5-fold cross-validation on the same rows, write
     ``out`` (``<name>.learned.json``) and its prototypes; returns what was written."""
@@ -225,7 +227,7 @@ def learn(
         "positives": int(sum(r.label for r in rows)),
         "k": k,
         "C": c,
-        "lead_tokens": 64,
+        "lead_tokens": lead_tokens,
         "date": datetime.now(UTC).date().isoformat(),
     }
     save_learned(

@@ -2,7 +2,7 @@
 
 Per batch: decode (a :class:`SchemaError` dead-letters the record), start tagging the content
 the cache has not seen (:mod:`process.cache`; with the service's NLP worker it is parsed in
-another process from here on, while the embeddings are computed here), assign story ids by
+another process from here on, embedded in a third), assign story ids by
 the articles' words (:mod:`process.story`), collect the tags, link the articles that founded a
 story to the same story in another language (by meaning and names), save the assignments
 (before anything is published, so a redelivered article keeps its story), publish each
@@ -76,10 +76,10 @@ class ProcessStage:
         # the texts the cache lacks are being parsed (in the tagger's worker process, if it
         # has one) while the stories are assigned and saved
         finish = submit_cached(self._tagger, self.cache, [(a.title, a.text) for a in articles])
-        stories = self.clusterer.assign_batch(articles, finish.vectors, finish.langs, commit=False)
+        self.clusterer.assign_batch(articles, langs=finish.langs, commit=False)
         tags = finish()
         stories = self.clusterer.link_batch(
-            [a.article_id for a in articles], [story_entities(t) for t in tags]
+            [a.article_id for a in articles], [story_entities(t) for t in tags], finish.vectors
         )
         CACHE.labels(status="hit").inc(self.cache.hits - hits)
         CACHE.labels(status="miss").inc(self.cache.misses - misses)

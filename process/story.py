@@ -356,9 +356,12 @@ class StoryIndex:
         return [(self._entries[aid], cos) for aid, cos in found]
 
     def replace(self, entry: Entry) -> None:
-        """Swap the stored entry of ``entry.article_id`` (a new story id, its entities)."""
+        """Swap the stored entry of ``entry.article_id`` (a new story id, its entities, its
+        embedding)."""
         if entry.article_id in self._entries:
             self._entries[entry.article_id] = entry
+            self.vectors.remove(entry.article_id)
+            self.vectors.add(entry)
 
     def _remove(self, article_id: str) -> None:
         entry = self._entries.pop(article_id)
@@ -385,7 +388,7 @@ class StoryClusterer:
         self._index = StoryIndex(self.config.max_entries)
         self._newest = float("-inf")
         self._pending: list[Entry] = []
-        self._fresh: set[str] = set()  # assigned since the last commit
+        self._fresh: dict[str, Entry] = {}  # assigned since the last commit
         if state is not None:
             self._load(state)
 
@@ -424,19 +427,27 @@ class StoryClusterer:
         return ids
 
     def link_batch(
-        self, article_ids: Sequence[str], entities: Sequence[Iterable[str]]
+        self,
+        article_ids: Sequence[str],
+        entities: Sequence[Iterable[str]],
+        vectors: Sequence[F32 | None] | None = None,
     ) -> list[str]:
-        """After tagging: record each article's entities and give an article that founded its
-        story in this batch the story of the most alike article in another language (see the
-        module docstring); returns the story ids in order and saves the state."""
+        """After tagging: record each article's entities (and embedding, if not given to
+        :meth:`assign`) and give an article that founded its story in this batch the story of
+        the most alike article in another language (see the module docstring); returns the
+        story ids in order and saves the state."""
         cfg = self.config
         window = cfg.semantic_window.total_seconds()
-        batch = {e.article_id: e for e in self._pending} if self._state else {}
         moved: dict[str, str] = {}
-        for aid, ents in zip(article_ids, entities, strict=True):
-            entry = self._index.get(aid) or batch.get(aid)
+        vecs = vectors if vectors is not None else [None] * len(article_ids)
+        for aid, ents, vec in zip(article_ids, entities, vecs, strict=True):
+            entry = self._index.get(aid) or self._fresh.get(aid)
             if entry is None:
                 continue
+            if vec is not None and entry.vec is None and aid in self._fresh:
+                entry = replace(entry, vec=_unit(vec))
+                if not self._index.get(aid) and entry.ts >= self._newest - self._window:
+                    self._index.add(entry)
             entry = replace(entry, ents=frozenset(ents))
             founded = entry.story_id == aid and aid in self._fresh  # here, not redelivered
             if founded and entry.vec is not None and entry.ents:
@@ -451,14 +462,18 @@ class StoryClusterer:
                     moved[aid] = best[1].story_id
             self._update(entry)
         if moved:  # members that joined a moved founder by their words follow it
-            for e in [*self._pending, *(self._index.get(a) for a in article_ids)]:
-                if e is not None and e.story_id in moved:
+            for e in list(self._fresh.values()):
+                if e.story_id in moved:
                     self._update(replace(e, story_id=moved[e.story_id]))
+        ids = [e.story_id if (e := self._fresh.get(a)) else self._known(a) or a
+               for a in article_ids]
         self.commit()
-        return [self._known(a) or a for a in article_ids]
+        return ids
 
     def _update(self, entry: Entry) -> None:
         self._index.replace(entry)
+        if entry.article_id in self._fresh:
+            self._fresh[entry.article_id] = entry
         self._pending = [entry if p.article_id == entry.article_id else p for p in self._pending]
 
     def assign(
@@ -476,7 +491,7 @@ class StoryClusterer:
         vec = _unit(vec)
         new = Entry(article_id, article_id, when.timestamp(), signature(title, text), vec, lang)
         entry = self._match(new)
-        self._fresh.add(article_id)
+        self._fresh[article_id] = entry
         if self._state is not None:
             self._pending.append(entry)
         self._newest = max(self._newest, entry.ts)
@@ -507,7 +522,7 @@ class StoryClusterer:
         if self._state is not None and self._pending:
             self._state.save(self._pending, *self._horizons())
         self._pending = []
-        self._fresh = set()
+        self._fresh = {}
 
     def _horizons(self) -> tuple[float, float]:
         """Signatures before the first and assignments before the second are dropped."""

