@@ -57,10 +57,23 @@ class LogChannel:
 
     def send(self, payload: Mapping[str, Any]) -> None:
         f = templates.fields(payload)
+        kind = payload.get("kind", "alert")
+        if kind == "health":
+            log.warning(
+                "ALERT rule=%s kind=health feed=%s signal=%s state=%s since=%s detail=%r",
+                f["rule"], f["feed"], f["signal"], payload.get("state"), payload.get("since"),
+                f["detail"],
+            )
+            return
+        if kind == "spike":
+            log.warning("ALERT rule=%s kind=spike summary=%r top=%r url=%s matched=%r",
+                        f["rule"], f["summary"], f["title"], f["url"], f["matched"])
+            return
         log.warning(
-            "ALERT rule=%s kind=%s title=%r source=%s time=%r actors=%r matched=%r url=%s",
-            f["rule"], payload.get("kind", "alert"), f["title"], f["source"], f["time"],
-            f["actors"], f["matched"], f["url"],
+            "ALERT rule=%s kind=%s title=%r source=%s time=%r actors=%r matched=%r url=%s"
+            " fragment=%r",
+            f["rule"], kind, f["title"], f["source"], f["time"],
+            f["actors"], f["matched"], f["url"], f["fragment"],
         )
 
 

@@ -1,8 +1,10 @@
-"""``newsmon alerts add | list | test | silence | unsilence``.
+"""``newsmon alerts add | list | test | silence | unsilence | backfill``.
 
 Rules live in the rules file (``NEWSMON_RULES``; ``add`` appends to it, see
 :mod:`alert.rulefile`); silences live in the alert ledger of the store (``NEWSMON_STORE``),
 which every worker reads (see :mod:`alert.silences`). ``test`` matches without sending.
+``backfill`` rebuilds a spike rule's baseline from the stored articles (a new spike rule does
+it by itself on its first article; this redoes it, e.g. after a longer archive was loaded).
 """
 
 from __future__ import annotations
@@ -63,6 +65,12 @@ def register(sub: Any) -> None:
     a.add_argument("rule")
     a.set_defaults(handler=cmd_unsilence)
 
+    a = acts.add_parser("backfill", help="rebuild a spike rule's baseline from stored articles")
+    a.add_argument("rule", help="a rule of kind: spike from the rules file")
+    a.add_argument("--since", default=None,
+                   help="how far back, e.g. 14d (default: the rule's backfill, 28d)")
+    a.set_defaults(handler=cmd_backfill)
+
     for parser in acts.choices.values():
         parser.add_argument("--rules", default=None, help=RULES_HELP)
         parser.add_argument("--store", default=None, help=STORE_HELP)
@@ -113,9 +121,12 @@ def _load(settings: Settings) -> list[Any]:
 
 def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
     from alert.silences import active
+    from newsmon.config import load_rules_leniently
     from newsmon.wiring import make_store
 
-    configs = _load(settings)
+    configs, rejected = load_rules_leniently(_rules_path(settings))
+    for error in rejected:
+        print(f"REJECTED {error}", file=sys.stderr)
     store = make_store(settings)
     now = datetime.now(UTC)
     silenced = active(store, now)
@@ -123,7 +134,7 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
                      for e in store.alerts({"kind": "alert"}))
     for cfg in configs:
         stats = {s: n for (r, s), n in counts.items() if r == cfg.name}
-        row = {"name": cfg.name, "query": cfg.query,
+        row: dict[str, Any] = {"name": cfg.name, "kind": cfg.kind, "query": cfg.query,
                "channels": [c.label for c in cfg.channels],
                "silenced_until": silenced[cfg.name].isoformat() if cfg.name in silenced else None,
                "alerts": stats}
@@ -132,7 +143,8 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
             continue
         mute = f"  SILENCED until {row['silenced_until']}" if row["silenced_until"] else ""
         ledger = ", ".join(f"{n} {s}" for s, n in sorted(stats.items())) or "no alerts yet"
-        print(f"{cfg.name}: {cfg.query}{mute}\n    -> {', '.join(row['channels'])}; {ledger}")
+        what = cfg.query if cfg.kind == "match" else f"[{cfg.kind}] {cfg.query or ''}".rstrip()
+        print(f"{cfg.name}: {what}{mute}\n    -> {', '.join(row['channels'])}; {ledger}")
     return 0
 
 
@@ -209,4 +221,38 @@ def cmd_unsilence(args: argparse.Namespace, settings: Settings) -> int:
 
     lifted = unsilence(make_store(settings), args.rule, datetime.now(UTC))
     print(f"rule {args.rule!r} " + ("unsilenced" if lifted else "was not silenced"))
+    return 0
+
+
+def cmd_backfill(args: argparse.Namespace, settings: Settings) -> int:
+    from dataclasses import replace
+
+    from alert.rules import compile_rule
+    from alert.spiking import SpikeTracker
+    from newsmon.config import load_rules_leniently
+    from newsmon.wiring import make_store
+
+    configs = {c.name: c for c in load_rules_leniently(_rules_path(settings))[0]}
+    cfg = configs.get(args.rule)
+    if cfg is None or cfg.kind != "spike":
+        raise ConfigError(f"no spike rule named {args.rule!r} in {settings.rules}")
+    rule = compile_rule(cfg)
+    if args.since is not None and rule.spike is not None:
+        try:
+            since = parse_duration(args.since)
+        except ValueError as exc:
+            raise ConfigError(f"--since: {exc}") from exc
+        rule = replace(rule, spike=replace(rule.spike, backfill=since))
+    store = make_store(settings)
+    store.ensure_schema()
+    state = SpikeTracker(store, [rule], lambda *_: False).rebuild(rule, datetime.now(UTC))
+    spec = rule.spike
+    assert spec is not None
+    if state.folded is None:
+        print(f"rule {rule.name!r}: no stored articles in the last {args.since or '28d'}; "
+              "it warms up from the stream")
+        return 0
+    level = state.baseline.level
+    print(f"rule {rule.name!r}: baseline from {level.n} windows of {spec.window}; "
+          f"usual {level.mean + level.dev:.1f} {spec.count} per window overall")
     return 0

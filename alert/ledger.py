@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from alert.fragments import fragments
 from alert.rules import Rule
 from alert.templates import discover_link, local_time
 
@@ -56,6 +57,7 @@ def alert_payload(rule: Rule, doc: Mapping[str, Any], matched: list[str]) -> dic
         "time": local_time(doc.get("published"), rule.timezone),
         "timezone": rule.timezone.key,
         "matched": matched,
+        "fragments": fragments(doc, matched),
         "actors": list(doc.get("actor", [])),
         "topics": list(doc.get("topic", [])),
     }
@@ -67,8 +69,34 @@ def alert_payload(rule: Rule, doc: Mapping[str, Any], matched: list[str]) -> dic
 
 PAYLOAD_KEYS = (
     "kind rule query story_id article_id title url source published time timezone matched "
-    "actors topics discover alert_id".split()
+    "actors topics discover alert_id fragments summary spike stories top_sources "
+    "feed feed_name signal state since detail http_status".split()
 )
+
+
+def delivery_fields(rule: Rule, owner: str, now: datetime, period: str | None) -> dict[str, Any]:
+    """The ledger fields of a new entry about to be sent (``pending``, leased to ``owner``)
+    or, with a digest ``period``, queued for that period's digest."""
+    fields: dict[str, Any] = {
+        "status": "queued" if period is not None else "pending",
+        "owner": owner,
+        "lease_until": (now + rule.lease).isoformat(),
+        "lease_epoch": 0,
+        "created": now.isoformat(),
+        "channels": [getattr(c, "label", c.kind) for c in rule.channels],
+        "deliveries": {},
+        "rounds": 0,
+    }
+    if period is not None:
+        fields["period"] = period
+    return fields
+
+
+def digest_copy(entry: Mapping[str, Any], period: str, now: datetime) -> dict[str, Any]:
+    """The queued twin of an alert sent at once that also belongs in its period's digest
+    (rules with ``digest`` and ``immediate``)."""
+    return {**payload_of(entry), "status": "queued", "period": period,
+            "created": now.isoformat(), "copy": True}
 
 
 def new_entry(

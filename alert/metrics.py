@@ -11,7 +11,7 @@ the rule is silenced; another worker holds the pending alert);
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 MATCHES = Counter("newsmon_alert_matches_total", "Articles selected by a rule", ["rule"])
 DELIVERIES = Counter(
@@ -27,4 +27,24 @@ MATCH_SECONDS = Histogram(
     "newsmon_alert_match_seconds",
     "Time to match one article against every rule",
     buckets=(0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5),
+)
+SPIKES = Counter("newsmon_alert_spikes_total", "Spikes alerted (one per spike)", ["rule"])
+SPIKE_GATED = Counter(
+    "newsmon_alert_spike_gated_total",
+    "Window evaluations above the threshold held back by the publisher-diversity gate",
+    ["rule"],
+)
+SPIKE_COUNT = Gauge(
+    "newsmon_alert_spike_window_count", "Count of the last evaluated window of a spike rule",
+    ["rule"],
+)
+SPIKE_THRESHOLD = Gauge(
+    "newsmon_alert_spike_threshold", "Threshold of the last evaluated window of a spike rule",
+    ["rule"],
+)
+HEALTH_EVENTS = Counter(
+    "newsmon_alert_health_events_total", "Feed health changes received", ["signal", "state"]
+)
+RULES_REJECTED = Gauge(
+    "newsmon_alert_rules_rejected", "Rules of the rules file that were rejected at load"
 )

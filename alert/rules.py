@@ -3,6 +3,10 @@
 A rule selects an article when its query matches (the same Lucene semantics as search) and,
 if given, the article carries one of the rule's ``topics`` and one of its ``actors``
 (principal actors, case-insensitive — the ``topic`` / ``actor`` fields of the document).
+
+Kinds: ``match`` (default: one alert per story), ``spike`` (one alert when the count of
+matching stories in a window jumps, see :mod:`alert.spikes`) and ``health`` (routes the
+poller's feed-health signals to an operator channel, see :mod:`alert.healthroute`).
 """
 
 from __future__ import annotations
@@ -11,12 +15,14 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from alert.channels import Channel, budget, make_channel
+from alert.channels import Channel, LogChannel, budget, make_channel
+from alert.spikes import SpikeSpec, spec_of
 from alert.templates import check_template
-from newsmon.config import RuleConfig
+from newsmon.config import SPIKE_FIELDS, RuleConfig, load_rules_leniently
 from newsmon.errors import ConfigError
 from newsmon.query import Matcher, PreparedDoc, QueryError, compile_query, prepare
 
@@ -35,6 +41,11 @@ class Rule:
     digest: str | None = None
     timezone: ZoneInfo = ZoneInfo("UTC")
     kibana_url: str | None = None
+    kind: str = "match"
+    spike: SpikeSpec | None = None
+    signals: frozenset[str] = frozenset()  # health: the signals routed (empty: every one)
+    resolved: bool = False  # health: tell when a signal ends too
+    immediate: bool = False  # with a digest: send at once as well
 
     @property
     def lease(self) -> timedelta:
@@ -44,8 +55,9 @@ class Rule:
 
 
 def compile_rule(cfg: RuleConfig) -> Rule:
+    query = cfg.query or "*:*"  # health rules have none: they never match articles
     try:
-        matcher = compile_query(cfg.query)
+        matcher = compile_query(query)
     except QueryError as exc:
         raise ConfigError(f"rule {cfg.name!r}: bad query {cfg.query!r}: {exc}") from exc
     subject = text = None
@@ -56,9 +68,10 @@ def compile_rule(cfg: RuleConfig) -> Rule:
                 check_template(part or "")
             except ValueError as exc:
                 raise ConfigError(f"rule {cfg.name!r}: template: {exc}") from exc
+    spike = spec_of({f: getattr(cfg, f) for f in SPIKE_FIELDS}) if cfg.kind == "spike" else None
     return Rule(
         name=cfg.name,
-        query=cfg.query,
+        query=cfg.query or "",
         matcher=matcher,
         channels=tuple(make_channel(c, subject, text) for c in cfg.channels),
         topics=frozenset(t.lower() for t in cfg.topics),
@@ -67,6 +80,11 @@ def compile_rule(cfg: RuleConfig) -> Rule:
         digest=cfg.digest,
         timezone=ZoneInfo(cfg.timezone),
         kibana_url=str(cfg.kibana_url) if cfg.kibana_url else None,
+        kind=cfg.kind,
+        spike=spike,
+        signals=frozenset(cfg.signals or ()),
+        resolved=bool(cfg.resolved),
+        immediate=cfg.immediate,
     )
 
 
@@ -76,6 +94,32 @@ def compile_rules(configs: Sequence[RuleConfig]) -> list[Rule]:
     if dupes:
         raise ConfigError(f"duplicate rule name {dupes[0]!r}")
     return [compile_rule(cfg) for cfg in configs]
+
+
+def load_rule_file(path: Path) -> tuple[list[Rule], list[str]]:
+    """The rules of the file that load and compile, and one message per rule that does not
+    (named with its file, line, rule and field): a bad rule is reported and left out, the
+    others run. Unreadable or non-list files still raise ConfigError."""
+    configs, errors = load_rules_leniently(path)
+    rules = []
+    for cfg in configs:
+        try:
+            rules.append(compile_rule(cfg))
+        except ConfigError as exc:
+            errors.append(f"{path}: {exc}")
+    return rules, errors
+
+
+def operator_rule() -> Rule:
+    """Where feed-health signals go when no rule of ``kind: health`` is configured: the log."""
+    return Rule(
+        name="feed-health",
+        query="",
+        matcher=compile_query("*:*"),
+        channels=(LogChannel(),),
+        realert=None,
+        kind="health",
+    )
 
 
 def alert_id(rule: str, story_id: str, generation: int = 0) -> str:

@@ -21,7 +21,12 @@ entry is marked ``sent`` / ``partial`` / ``failed``. Consequences, deliberately:
 
 Digest rules record matches as ``queued`` entries (same dedup); :meth:`AlertStage.tick`
 (called after every batch) sends one digest per rule and period once the period has ended,
-under the same create-only + lease scheme (id from the rule and the period).
+under the same create-only + lease scheme (id from the rule and the period). With
+``immediate: true`` an alert is sent at once *and* a queued copy joins the digest.
+
+Spike rules count instead of alerting per story (:mod:`alert.spiking`); the stage also
+consumes ``news.health.v1``, the poller's feed-health changes, and routes them to the health
+rules (:mod:`alert.healthroute`). All three kinds deliver through the same ledger path.
 """
 
 from __future__ import annotations
@@ -34,18 +39,28 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from alert import metrics
+from alert.healthroute import HealthRouter
 from alert.ledger import alert_payload as alert_payload  # re-export (older imports)
-from alert.ledger import event_time, grown, in_window, new_entry, payload_of
+from alert.ledger import (
+    delivery_fields,
+    digest_copy,
+    event_time,
+    grown,
+    in_window,
+    new_entry,
+    payload_of,
+)
 from alert.matching import RuleIndex
-from alert.rules import Rule, alert_id
+from alert.rules import Rule, alert_id, operator_rule
 from alert.schedule import period_of, previous_period
 from alert.silences import SilenceCache
-from newsmon.bus import TAGGED_TOPIC, Record
+from alert.spiking import SpikeTracker
+from newsmon.bus import HEALTH_TOPIC, TAGGED_TOPIC, Record
 from newsmon.documents import search_document
 from newsmon.errors import PermanentError, TransientError
 from newsmon.query import prepare
 from newsmon.runtime import DeadLetter, decode_records
-from newsmon.schema import TaggedArticle
+from newsmon.schema import FeedHealth, TaggedArticle
 from newsmon.store import ArticleStore
 
 log = logging.getLogger(__name__)
@@ -56,17 +71,23 @@ DIGEST_GRACE = timedelta(seconds=30)
 
 class AlertStage:
     name = "alert"
-    topics = (TAGGED_TOPIC,)
+    topics = (TAGGED_TOPIC, HEALTH_TOPIC)
 
     def __init__(
         self,
         store: ArticleStore,
         rules: Sequence[Rule],
         clock: Callable[[], datetime] | None = None,
+        *,
+        backfill: bool = True,
     ) -> None:
         self._store = store
         self._rules = list(rules)
-        self._index = RuleIndex(self._rules)
+        if not any(r.kind == "health" for r in self._rules):
+            self._rules.append(operator_rule())
+        self._index = RuleIndex([r for r in self._rules if r.kind != "health"])
+        self._spikes = SpikeTracker(store, self._rules, self._deliver, backfill=backfill)
+        self._health = HealthRouter(store, self._rules, self._deliver)
         self._clock = clock or (lambda: datetime.now(UTC))
         self._owner = uuid.uuid4().hex
         self._silences = SilenceCache(store)
@@ -77,17 +98,24 @@ class AlertStage:
     # -- the stream ---------------------------------------------------------------------------
 
     def handle(self, records: Sequence[Record]) -> list[DeadLetter]:
-        decoded, letters = decode_records(TaggedArticle, records)
+        articles = [r for r in records if r.topic != HEALTH_TOPIC]
+        decoded, letters = decode_records(TaggedArticle, articles)
         for _, article in decoded:
             doc = search_document(article)
             started = time.perf_counter()
             found = self._index.matches(prepare(doc))
             metrics.MATCH_SECONDS.observe(time.perf_counter() - started)
+            self._spikes.article(doc, event_time(doc, self._clock()), found)
             for rule, matched in found:
                 metrics.MATCHES.labels(rule.name).inc()
-                self._on_match(rule, doc, matched)
+                if rule.kind == "match":
+                    self._on_match(rule, doc, matched)
+        self._spikes.flush()
+        events, bad = decode_records(FeedHealth, [r for r in records if r.topic == HEALTH_TOPIC])
+        for _, event in events:
+            self._health.handle(event)
         self.tick()
-        return letters
+        return letters + bad
 
     def _suppress(self, rule: Rule, reason: str) -> None:
         self.suppressed += 1
@@ -104,10 +132,10 @@ class AlertStage:
             aid = alert_id(rule.name, story, generation)
             entry = self._store.get_alert(aid)
             if entry is None:
-                period = period_of(rule.digest, rule.timezone, now).key if rule.digest else None
+                period = self._queued_period(rule, now)
                 fresh = new_entry(rule, doc, matched, generation=generation, window_start=when,
                                   owner=self._owner, now=now, period=period)
-                if self._store.record_alert(aid, fresh):
+                if self._create(rule, aid, fresh, now):
                     if period is None:
                         self._send(rule, aid, fresh)
                     return
@@ -130,6 +158,40 @@ class AlertStage:
         self._suppress(rule, "realert" if update is not None else "replay")
 
     # -- delivery -----------------------------------------------------------------------------
+
+    def _queued_period(self, rule: Rule, now: datetime) -> str | None:
+        """The digest period a new alert of ``rule`` waits for, or None: sent at once."""
+        if rule.digest is None or rule.immediate:
+            return None
+        return period_of(rule.digest, rule.timezone, now).key
+
+    def _create(self, rule: Rule, aid: str, entry: dict[str, Any], now: datetime) -> bool:
+        """Create the ledger entry (False if it exists); for ``immediate`` digest rules its
+        queued copy first, so a crash between the two never loses the digest's copy."""
+        if rule.digest is not None and rule.immediate:
+            period = period_of(rule.digest, rule.timezone, now).key
+            self._store.record_alert(f"{aid}~digest", digest_copy(entry, period, now))
+        return self._store.record_alert(aid, entry)
+
+    def _deliver(self, rule: Rule, aid: str, payload: dict[str, Any]) -> bool:
+        """A spike or health alert: recorded once under ``aid``, then sent (or queued for its
+        digest). False when the ledger already had it (its delivery is resumed if pending)."""
+        now = self._clock()
+        if self._silences.silenced(rule.name, now):
+            self._suppress(rule, "silenced")
+            return False
+        period = self._queued_period(rule, now)
+        entry = {**payload, **delivery_fields(rule, self._owner, now, period)}
+        if not self._create(rule, aid, entry, now):
+            existing = self._store.get_alert(aid)
+            if existing is not None and existing.get("status") == "pending":
+                self._resume(rule, aid, existing)
+            else:
+                self._suppress(rule, "replay")
+            return False
+        if period is None:
+            self._send(rule, aid, entry)
+        return True
 
     def _resume(self, rule: Rule, aid: str, entry: dict[str, Any]) -> None:
         """A pending entry: ours (retry now), another live worker's (wait), or orphaned

@@ -4,7 +4,12 @@ The *payload* is the JSON the webhook receives (contract: ``rule``, ``story_id``
 ``article_id``, ``title``, ``url``, ``published``, ``matched``, ``actors``; here also
 ``source``, ``topics``, ``time`` — ``published`` in the rule's time zone —, ``timezone``,
 ``discover`` — a Kibana Discover link when the rule has ``kibana_url`` —, ``kind``
-(``alert`` | ``digest``), ``alert_id``, and for a digest its ``items``).
+(``alert`` | ``spike`` | ``health`` | ``digest``), ``alert_id``, ``fragments`` — the title and
+one or two sentences with the matched terms marked ``<em>`` (:mod:`alert.fragments`) —, for a
+spike ``summary``, ``spike`` (window, count, usual level, threshold, publishers), ``stories``
+and ``top_sources``, for a feed-health alert ``feed``, ``signal``, ``state``, ``since`` and
+``detail``, and for a digest its ``items``). Each channel renders the marks its own way:
+``**term**`` in text, ``<mark>`` in HTML, bold in Slack.
 """
 
 from __future__ import annotations
@@ -17,11 +22,14 @@ from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
+from alert.fragments import render
+
 DEFAULT_SUBJECT = "[newsmon] {rule}: {title}"
 PLACEHOLDERS = frozenset(
     "rule title source time url matched actors topics discover story_id article_id "
-    "sources".split()
+    "sources fragment summary signal detail feed".split()
 )
+TEXT_MARK = ("**", "**")
 
 
 def local_time(published: Any, tz: ZoneInfo) -> str:
@@ -67,7 +75,25 @@ def fields(payload: Mapping[str, Any]) -> dict[str, str]:
         "story_id": str(payload.get("story_id", "")),
         "article_id": str(payload.get("article_id", "")),
         "sources": ", ".join(payload.get("sources") or []) or "-",
+        "fragment": " … ".join(fragment_lines(payload, *TEXT_MARK)),
+        "summary": str(payload.get("summary") or ""),
+        "signal": str(payload.get("signal") or ""),
+        "detail": str(payload.get("detail") or ""),
+        "feed": str(payload.get("feed") or ""),
     }
+
+
+def fragment_lines(
+    payload: Mapping[str, Any], open_mark: str, close_mark: str, escape: Any = None
+) -> list[str]:
+    """The matched sentences of the payload's ``fragments``, marks rendered (the title is
+    shown as a line of its own only when it holds a mark)."""
+    found = payload.get("fragments") or {}
+    lines = [render(t, open_mark, close_mark, escape) for t in found.get("text") or []]
+    title = str(found.get("title") or "")
+    if "<em>" in title:
+        lines.insert(0, render(title, open_mark, close_mark, escape))
+    return lines
 
 
 class _Missing(dict[str, str]):
@@ -88,21 +114,58 @@ def check_template(template: str) -> None:
 
 
 def subject(payload: Mapping[str, Any], template: str | None = None) -> str:
-    if payload.get("kind") == "digest":
+    kind = payload.get("kind")
+    if kind == "digest":
         n = len(payload.get("items") or [])
         return f"[newsmon] {payload.get('rule')}: {n} stories ({payload.get('period', '')})"
-    text = fill(template or DEFAULT_SUBJECT, payload)
+    if kind == "spike" and template is None:
+        text = f"[newsmon] {payload.get('rule')}: spike, {payload.get('summary', '')}"
+    elif kind == "health" and template is None:
+        text = f"[newsmon] {payload.get('rule')}: {payload.get('title', '')}"
+    else:
+        text = fill(template or DEFAULT_SUBJECT, payload)
     return " ".join(text.split())[:250]
 
 
 def _article_lines(payload: Mapping[str, Any]) -> list[str]:
+    if payload.get("kind") == "spike":
+        return _spike_lines(payload)
+    if payload.get("kind") == "health":
+        return _health_lines(payload)
     f = fields(payload)
     lines = [f["title"], f"{f['source']} · {f['time']}", f["url"]]
     lines.append(f"Matched: {f['matched']}")
+    lines.extend(f"  > {line}" for line in fragment_lines(payload, *TEXT_MARK))
     lines.append(f"Actors: {f['actors']}")
     if f["discover"]:
         lines.append(f"Kibana: {f['discover']}")
     return lines
+
+
+def _spike_lines(payload: Mapping[str, Any]) -> list[str]:
+    spike = payload.get("spike") or {}
+    lines = [f"Spike: {payload.get('summary', '')}",
+             f"Window: {spike.get('window_start', '?')} to {spike.get('window_end', '?')}"]
+    for story in payload.get("stories") or []:
+        sources = ", ".join(story.get("sources") or [])
+        lines.append(f"- {story.get('title') or '(no title)'} ({story.get('articles', 1)} "
+                     f"articles: {sources})")
+        lines.append(f"  {story.get('url', '')}")
+        lines.extend(f"  > {line}" for line in fragment_lines(story, *TEXT_MARK))
+    top = payload.get("top_sources") or []
+    if top:
+        lines.append("Sources: " + ", ".join(f"{s['source']} ({s['count']})" for s in top))
+    lines.append(f"Matched: {fields(payload)['matched']}")
+    return lines
+
+
+def _health_lines(payload: Mapping[str, Any]) -> list[str]:
+    return [
+        str(payload.get("title") or ""),
+        f"Signal: {payload.get('signal')} ({payload.get('state')}) since {payload.get('since')}",
+        f"Detail: {payload.get('detail') or '-'}",
+        f"Feed: {payload.get('feed') or payload.get('url', '')}",
+    ]
 
 
 def text_body(payload: Mapping[str, Any], template: str | None = None) -> str:
@@ -115,19 +178,27 @@ def text_body(payload: Mapping[str, Any], template: str | None = None) -> str:
         return "\n".join(parts) + "\n"
     if template:
         return fill(template, payload).rstrip() + "\n"
-    head = [f"Rule {payload.get('rule')} matched"]
-    return "\n".join(head + _article_lines(payload)) + "\n"
+    head = {"spike": f"Rule {payload.get('rule')} saw a spike",
+            "health": f"Rule {payload.get('rule')}: feed health"}.get(
+        str(payload.get("kind")), f"Rule {payload.get('rule')} matched")
+    return "\n".join([head, *_article_lines(payload)]) + "\n"
 
 
 def html_body(payload: Mapping[str, Any]) -> str:
     items = payload.get("items") if payload.get("kind") == "digest" else [payload]
     blocks = []
     for item in items or []:
+        if item.get("kind") in ("spike", "health"):
+            lines = [html.escape(line) for line in _article_lines(item)]
+            blocks.append("<p>" + "<br>".join(lines) + "</p>")
+            continue
         f = {k: html.escape(v) for k, v in fields(item).items()}
         link = f' · <a href="{f["discover"]}">Kibana</a>' if f["discover"] else ""
+        quotes = "".join(f"<br><i>{line}</i>" for line in
+                         fragment_lines(item, "<mark>", "</mark>", html.escape))
         blocks.append(
             f'<p><a href="{f["url"]}"><b>{f["title"]}</b></a><br>{f["source"]} · {f["time"]}'
-            f"{link}<br>Matched: {f['matched']}<br>Actors: {f['actors']}</p>"
+            f"{link}<br>Matched: {f['matched']}{quotes}<br>Actors: {f['actors']}</p>"
         )
     return f"<html><body><h3>{html.escape(subject(payload))}</h3>{''.join(blocks)}</body></html>"
 
@@ -137,7 +208,11 @@ def _mrkdwn(text: str) -> str:
 
 
 def _slack_article(item: Mapping[str, Any]) -> list[dict[str, Any]]:
+    if item.get("kind") in ("spike", "health"):
+        text = "\n".join(_mrkdwn(line) for line in _article_lines(item))
+        return [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
     f = {k: _mrkdwn(v) for k, v in fields(item).items()}
+    quotes = fragment_lines(item, "*", "*", _mrkdwn)
     link = f" · <{f['discover']}|Kibana>" if f["discover"] else ""
     return [
         {"type": "section", "text": {"type": "mrkdwn", "text": f"*<{f['url']}|{f['title']}>*"}},
@@ -146,6 +221,7 @@ def _slack_article(item: Mapping[str, Any]) -> list[dict[str, Any]]:
             "elements": [
                 {"type": "mrkdwn", "text": f"{f['source']} · {f['time']}{link}"},
                 {"type": "mrkdwn", "text": f"Matched: {f['matched']} · Actors: {f['actors']}"},
+                *({"type": "mrkdwn", "text": "> " + q} for q in quotes),
             ],
         },
     ]

@@ -11,10 +11,11 @@ import json
 from importlib import resources
 from typing import Any
 
+from newsmon.signals import SIGNALS_INDEX
 from newsmon.store import ALERTS_INDEX, ARTICLES_ALIAS, IndexLayout
 
 _COMPONENTS = ("news-articles-settings", "news-articles-mappings")
-_INDEX_TEMPLATES = ("news-articles", "news-alerts")
+_INDEX_TEMPLATES = ("news-articles", "news-alerts", "news-signals")
 
 
 def _load(name: str) -> dict[str, Any]:
@@ -39,6 +40,7 @@ def load_layout(namespace: str = "") -> IndexLayout:
         alias=ns + ARTICLES_ALIAS,
         first_index=f"{ns}{ARTICLES_ALIAS}-000001",
         alerts_index=ns + ALERTS_INDEX,
+        signals_index=ns + SIGNALS_INDEX,
     )
 
 

@@ -253,7 +253,8 @@ class Fetcher:
         error = classify_status(status)
         if error is not None:
             wait = retry_after_seconds(headers.get("retry-after"), now)
-            return result(error=error, detail=f"HTTP {status}", retry_after=wait)
+            head = _read_head(response, ERROR_BODY_BYTES)  # an anti-bot page says who blocks
+            return result(error=error, detail=f"HTTP {status}", retry_after=wait, body=head)
         if status == 304:
             response.drain()  # no body by definition; reaching its end keeps the connection
             return result(not_modified=True, body_hash=validators.body_hash)
@@ -275,6 +276,23 @@ class Fetcher:
             if len(body) > self._max_bytes:  # decoded size: a gzip bomb stops here too
                 raise _TooLargeError
         return bytes(body)
+
+
+ERROR_BODY_BYTES = 64 * 1024  # read of an error answer's body (ingest.health sniffs it)
+
+
+def _read_head(response: _Response, limit: int) -> bytes:
+    """Up to ``limit`` decoded bytes of the body; whatever arrived if the stream fails."""
+    head = bytearray()
+    try:
+        for chunk in response.iter_decoded():
+            head += chunk
+            if len(head) >= limit:
+                break
+    except (httpcore.TimeoutException, httpcore.NetworkError, httpcore.ProtocolError,
+            httpx.DecodingError):
+        pass
+    return bytes(head[:limit])
 
 
 class _Response:

@@ -3,6 +3,10 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
+from typing import Protocol
+
 from prometheus_client import Counter, Gauge, Histogram
 
 POLLS = Counter(
@@ -28,3 +32,28 @@ FULL_TEXT = Counter(
 STALE = Gauge("newsmon_ingest_stale_feeds", "Feeds with no new item for N times their interval")
 GONE = Gauge("newsmon_ingest_gone_feeds", "Feeds that answered 410 Gone and are not polled")
 FAILING = Gauge("newsmon_ingest_failing_feeds", "Feeds whose last poll failed")
+FEED_HEALTH = Gauge(
+    "newsmon_ingest_feed_health",
+    "Feeds with a health signal (silent, blocked, challenge, html, same_link, gone)",
+    ["signal"],
+)
+HEALTH_CHANGES = Counter(
+    "newsmon_ingest_health_changes_total", "Feed health signals begun or ended", ["signal", "state"]
+)
+
+
+class _HasHealth(Protocol):
+    @property
+    def health(self) -> str | None: ...
+
+
+def set_health(records: Iterable[_HasHealth]) -> None:
+    """The feed-health gauge from the records' active signals (every signal, zeros included)."""
+    from ingest.health import SIGNALS
+
+    counts = dict.fromkeys(SIGNALS, 0)
+    for record in records:
+        for name in json.loads(record.health) if record.health else {}:
+            counts[name] = counts.get(name, 0) + 1
+    for name, count in counts.items():
+        FEED_HEALTH.labels(name).set(count)

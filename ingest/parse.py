@@ -57,6 +57,7 @@ class ParsedFeed:
     encoding: str | None = None
     version: str | None = None
     hint_seconds: float | None = None  # the feed's own "do not poll before" (ttl, sy:*)
+    linked: int = 0  # entries that had a usable link (``articles`` holds the distinct ones)
 
 
 def _decodings(body: bytes) -> list[str]:
@@ -185,13 +186,15 @@ def _build(
         author=entry_author(meta) if _inherits_author(result.version) else None,
     )
     articles: dict[str, RawArticle] = {}
+    linked = 0
     for entry in entries:
         article = _article(entry, context, warnings)
         if article is not None:
+            linked += 1
             articles.setdefault(article.article_id, article)
     if bozo and not articles:
         return _with(result, warnings, error=ErrorKind.PARSE, detail=_bozo_message(parsed))
-    return _with(result, warnings, articles=tuple(articles.values()))
+    return _with(result, warnings, articles=tuple(articles.values()), linked=linked)
 
 
 def _inherits_author(version: str | None) -> bool:

@@ -38,6 +38,7 @@ from pathlib import Path
 from ingest import metrics
 from ingest.fetch import Fetcher, FetchResult, Validators
 from ingest.fulltext import FullText, needs_full_text
+from ingest.health import Change, Observation, Sniff, announce, assess, sniff, unannounced
 from ingest.kinds import ErrorKind
 from ingest.parse import ParsedFeed
 from ingest.parsing import Parser
@@ -72,6 +73,8 @@ class _Outcome:
     digests: frozenset[str] | None = None
     fresh: list[RawArticle] = field(default_factory=list)  # unseen when the lane looked
     new: list[RawArticle] = field(default_factory=list)  # published by this round
+    sniffed: Sniff | None = None  # an anti-bot page or a web page instead of the feed
+    changes: list[Change] = field(default_factory=list)  # health signals begun or ended
 
     @property
     def url(self) -> str:
@@ -206,6 +209,9 @@ class FeedPoller:
         outcome = _Outcome(feed)
         try:
             self._fetch(outcome, now)
+            fetched = outcome.fetched
+            if fetched is not None and fetched.body:
+                outcome.sniffed = sniff(fetched.status, fetched.headers, fetched.body)
             if outcome.fetched and outcome.fetched.ok and not outcome.fetched.not_modified:
                 self._parse(outcome, now)
             if outcome.error is None and outcome.parsed is not None:
@@ -281,6 +287,17 @@ class FeedPoller:
                 failure = exc
         stored = [o for o in batch if failure is None or not o.new]  # unpublished: keep the
         records = [self._next_record(o, now) for o in stored]  # old record, retry next round
+        changed = [o for o in stored if o.changes]
+        if changed and failure is None:
+            try:  # health changes reach the bus before the record that holds them is saved
+                announce(self._bus, [(o.feed, o.changes) for o in changed], now)
+            except TransientError as exc:
+                failure = exc
+        if changed and failure is not None:  # not announced: judged again at the next poll
+            records = [r if not o.changes else unannounced(self._records[o.url], r)
+                       for o, r in zip(stored, records, strict=True)]
+            for outcome in changed:
+                outcome.digests = None  # parse the whole document again next time
         self._state.save_many(records)
         for outcome, record in zip(stored, records, strict=True):
             reports[outcome.url] = self._stored(outcome, record)
@@ -309,7 +326,11 @@ class FeedPoller:
     def _next_record(self, outcome: _Outcome, now: datetime) -> FeedRecord:
         base = outcome.feed.interval or self._settings.poll_interval
         plan = Plan(base, self._bounds, self._rng.uniform(-1.0, 1.0))
-        return after_poll(self._records[outcome.url], _polled(outcome, now), now, plan)
+        old = self._records[outcome.url]
+        record = after_poll(old, _polled(outcome, now), now, plan)
+        record, outcome.changes = assess(old, record, _observed(outcome), now,
+                                         self._settings.ingest)
+        return record
 
     def _stored(self, outcome: _Outcome, record: FeedRecord) -> FeedReport:
         self._records[outcome.url] = record
@@ -327,6 +348,7 @@ class FeedPoller:
         metrics.STALE.set(sum(is_stale(r, f.interval or base, factor, now) for f, r in records))
         metrics.GONE.set(sum(r.gone for _, r in records))
         metrics.FAILING.set(sum(r.consecutive_failures > 0 for _, r in records))
+        metrics.set_health(r for _, r in records)
 
 
 def _lanes(
@@ -376,6 +398,18 @@ def _polled(outcome: _Outcome, now: datetime) -> Polled:
         listed=outcome.listed,
         hint_seconds=max((h for h in hints if h is not None), default=None),
         warnings=parsed.warnings if parsed else None,
+    )
+
+
+def _observed(outcome: _Outcome) -> Observation:
+    fetched, parsed = outcome.fetched, outcome.parsed
+    good = parsed is not None and parsed.error is None
+    return Observation(
+        http_status=fetched.status if fetched else None,
+        ok=outcome.error is None,
+        sniffed=outcome.sniffed,
+        linked=parsed.linked if good and parsed else 0,
+        links=len(parsed.articles) if good and parsed else 0,
     )
 
 

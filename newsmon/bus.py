@@ -17,7 +17,8 @@ from typing import Protocol
 RAW_TOPIC = "news.articles.raw.v1"
 TAGGED_TOPIC = "news.articles.tagged.v1"
 DEADLETTER_TOPIC = "news.deadletter.v1"
-ALL_TOPICS = (RAW_TOPIC, TAGGED_TOPIC, DEADLETTER_TOPIC)
+HEALTH_TOPIC = "news.health.v1"  # feed health changes: ingest -> alert (operator alerts)
+ALL_TOPICS = (RAW_TOPIC, TAGGED_TOPIC, DEADLETTER_TOPIC, HEALTH_TOPIC)
 
 
 @dataclass(frozen=True)

@@ -121,6 +121,24 @@ class TaggedArticle(RawArticle):
         )
 
 
+class FeedHealth(_Message):
+    """A change in one feed's health as the poller saw it (topic ``news.health.v1``, key = the
+    feed's URL): a signal began (``state: problem``) or ended (``state: resolved``). Signals:
+    ``silent`` (no new item for far longer than the feed's own gaps), ``blocked`` (a storm of
+    403/429 answers), ``challenge`` (an anti-bot interstitial instead of the feed), ``html`` (a
+    web page instead of the feed), ``same_link`` (every item links to one page), ``gone``
+    (HTTP 410). ``since`` is when the signal began, ``at`` when this change was seen."""
+
+    feed: str
+    name: str = ""
+    signal: str
+    state: Literal["problem", "resolved"]
+    since: AwareDatetime
+    at: AwareDatetime
+    detail: str = ""
+    http_status: int | None = None
+
+
 def decode(model: type[M], payload: bytes) -> M:
     """Parse a message payload or raise :class:`SchemaError` naming what is wrong."""
     try:

@@ -2,10 +2,11 @@
 
 Per service (``/healthz`` and ``/metrics`` on :data:`newsmon.observe.DEFAULT_PORTS`): reachable,
 ready (and why not), consumer lag, backing off, records handled, transient errors, seconds since
-the last committed batch, stale feeds (ingest). Then Kafka lag per consumer group and topic
-sizes (dead letters included), and Elasticsearch article and alert counts. Every part that
-cannot be reached is reported as such, never raised. ``healthy`` is true when every service
-answered ready and the broker and store answered.
+the last committed batch, stale feeds and feeds per health signal (ingest). Then Kafka lag
+per consumer group and topic sizes (dead letters included), Elasticsearch article and alert
+counts, and the feed-health alerts still open (which feed, which signal, since when). Every
+part that cannot be reached is reported as such, never raised. ``healthy`` is true when every
+service answered ready and the broker and store answered.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from newsmon.bus import ALL_TOPICS, DEADLETTER_TOPIC, RAW_TOPIC, TAGGED_TOPIC
+from newsmon.bus import ALL_TOPICS, DEADLETTER_TOPIC, HEALTH_TOPIC, RAW_TOPIC, TAGGED_TOPIC
 from newsmon.config import Settings
 from newsmon.errors import ConfigError, NewsmonError
 from newsmon.observe import DEFAULT_PORTS
@@ -26,7 +27,7 @@ SERVICES = ("ingest", "process", "index", "alert")
 GROUPS = {
     "newsmon-process": (RAW_TOPIC,),
     "newsmon-index": (TAGGED_TOPIC,),
-    "newsmon-alert": (TAGGED_TOPIC,),
+    "newsmon-alert": (TAGGED_TOPIC, HEALTH_TOPIC),
 }
 TIMEOUT = 3.0
 
@@ -67,6 +68,11 @@ def service_summary(name: str, samples: Samples, now: float) -> dict[str, Any]:
         "transient_errors": _one(samples, "newsmon_stage_transient_errors_total", name),
         "seconds_since_batch": round(now - last, 1) if last else None,
         "stale_feeds": sum(stale) if stale else None,
+        "feed_health": {
+            lab["signal"]: int(v)
+            for lab, v in samples.get("newsmon_ingest_feed_health", [])
+            if v and "signal" in lab
+        } or None,
     }
 
 
@@ -113,11 +119,27 @@ def _store(settings: Settings) -> dict[str, Any]:
             for entry in alerts:
                 status = str(entry.get("status", "?"))
                 by_status[status] = by_status.get(status, 0) + 1
-            return {"url": settings.store, "articles": store.count(), "alerts": by_status}
+            return {"url": settings.store, "articles": store.count(), "alerts": by_status,
+                    "feed_health": open_health(alerts)}
         finally:
             store.close()
     except NewsmonError as exc:
         return {"url": settings.store, "error": str(exc)}
+
+
+def open_health(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The feed-health alerts not resolved yet (operator alerts: ``kind: health``), one per
+    feed and signal, oldest first."""
+    found: dict[tuple[str, str], dict[str, Any]] = {}
+    for e in entries:
+        if e.get("kind") != "health" or e.get("state") != "problem" or e.get("resolved"):
+            continue
+        if e.get("copy"):
+            continue  # a digest's copy of an alert counted already
+        key = (str(e.get("feed")), str(e.get("signal")))
+        found.setdefault(key, {k: e.get(k) for k in ("feed_name", "feed", "signal", "since",
+                                                         "detail")})
+    return sorted(found.values(), key=lambda h: str(h.get("since")))
 
 
 def parse_ports(text: str | None) -> dict[str, int]:
@@ -156,7 +178,7 @@ def render(report: dict[str, Any]) -> str:
         figures = " ".join(
             f"{k}={_fmt(s.get(k))}"
             for k in ("lag", "records_ok", "dead_letters", "transient_errors",
-                      "seconds_since_batch", "stale_feeds")
+                      "seconds_since_batch", "stale_feeds", "feed_health")
             if s.get(k) is not None
         )
         state = "ready" if s["ready"] else "NOT READY"
@@ -177,8 +199,13 @@ def render(report: dict[str, Any]) -> str:
     else:
         alerts = " ".join(f"{k}={v}" for k, v in sorted(store["alerts"].items())) or "none"
         lines.append(f"  store    articles={store['articles']} alerts: {alerts}")
+        for h in store.get("feed_health") or []:
+            lines.append(f"  feed     {h['feed_name']}: {h['signal']} since {h['since']}: "
+                         f"{h['detail']}")
     return "\n".join(lines)
 
 
 def _fmt(value: Any) -> str:
+    if isinstance(value, dict):
+        return ",".join(f"{k}:{_fmt(v)}" for k, v in sorted(value.items()))
     return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)

@@ -203,6 +203,18 @@ def tokenize(text: str) -> list[str]:
     return tokens
 
 
+def token_spans(text: str) -> list[tuple[int, int, str]]:
+    """``(start, end, token)`` of every token :func:`analyze` yields, in order: where in the
+    text each analyzed token stands (marking matched terms in alert fragments)."""
+    spans: list[tuple[int, int, str]] = []
+    for m in _token_regex().finditer(text):
+        start, tok = m.start(), m.group()
+        for i in range(0, len(tok), MAX_TOKEN_LENGTH):
+            piece = tok[i : i + MAX_TOKEN_LENGTH]
+            spans.append((start + i, start + i + len(piece), lowercase(piece)))
+    return spans
+
+
 def analyze(text: str) -> list[str]:
     """Tokens of ``text`` as the ``standard`` analyzer indexes them: UAX#29 words, lower-cased."""
     return [lowercase(tok) for tok in tokenize(text)]
