@@ -219,3 +219,20 @@ def test_services_prints_the_design_contract_export_line() -> None:
     assert out.splitlines()[-1] == (
         "export NEWSMON_BUS=kafka://127.0.0.1:19192 NEWSMON_STORE=http://127.0.0.1:19300"
     )
+
+
+def test_the_analyst_page_is_deployed_beside_the_services(compose: dict[str, Any]) -> None:
+    web = compose["services"]["web"]
+    assert_real_command(web["command"], "compose web")
+    assert web["command"][0] == "web" and web["image"] == "newsmon:local"
+    for key in web["environment"]:
+        assert_real_setting(key, "compose web")
+    assert web["ports"] == ["127.0.0.1:9460:9460"]  # published on the host's loopback only
+    assert "127.0.0.1:9460/healthz" in " ".join(web["healthcheck"]["test"])
+    assert any(v.startswith("ingest-state:") for v in web["volumes"])  # the feeds view
+    service = unit("web")["Service"]
+    exec_start = service["ExecStart"].split()
+    assert_real_command(exec_start[1:], "newsmon-web.service")
+    assert exec_start[1:] == ["web"] and service["User"] == "newsmon"
+    assert service["NoNewPrivileges"] == "yes" and service["ProtectSystem"] == "strict"
+    assert "newsmon-web.service" in (SYSTEMD / "newsmon.target").read_text("utf-8")
