@@ -168,7 +168,11 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     for row in rows:
         flags = [f for f in ("gone", "stale") if row[f]] + (["failing"] if row["failures"] else [])
+        health = row.get("health") or {}
+        flags += [s for s in health if s not in flags]
         print(f"{row['name']}  [{', '.join(flags) or 'ok'}]\n  {row['url']}")
+        for signal, info in health.items():
+            print(f"  health: {signal} since {info.get('since', '?')}: {info.get('detail', '')}")
         if row["moved_to"]:
             print(f"  moved to: {row['moved_to']}")
         print(
@@ -218,46 +222,8 @@ def _stored_url(state: Any, url: str) -> str | None:
 
 
 def status_rows(settings: Settings, now: datetime) -> list[dict[str, Any]]:
-    """One dict per feed (configured feeds if a feeds file is set, else every stored one)."""
-    from ingest.records import is_stale
-    from ingest.state import STATE_FILE, FeedRecord, FeedState
+    """One dict per feed (configured feeds if a feeds file is set, else every stored one);
+    the core reader, which the analyst page shows too."""
+    from newsmon.feedstatus import status_rows as rows
 
-    path = settings.data_dir / STATE_FILE
-    state = FeedState(path) if path.exists() else None
-    try:
-        stored = {r.url: r for r in state.records()} if state else {}
-    finally:
-        if state:
-            state.close()
-    configured = load_feeds(settings.feeds) if settings.feeds else []
-    feeds = configured or [FeedConfig.model_validate({"url": url}) for url in stored]
-    rows = []
-    for feed in feeds:
-        record = stored.get(str(feed.url)) or FeedRecord(str(feed.url))
-        base = feed.interval or settings.poll_interval
-        rows.append(
-            {
-                "name": feed.display_name,
-                "url": str(feed.url),
-                "moved_to": record.moved_to,
-                "last_success": _iso(record.last_success),
-                "last_polled": _iso(record.last_polled),
-                "last_error": record.last_error,
-                "error_kind": record.error_kind,
-                "failures": record.consecutive_failures,
-                "items_seen": record.items_seen,
-                "next_poll": _iso(record.next_poll),
-                "interval": record.interval or base,
-                "last_new_item": _iso(record.last_new),
-                "gone": record.gone,
-                "stale": is_stale(record, base, settings.ingest.stale_factor, now),
-                "warning": record.warning,
-                "http_status": record.last_status,
-                "resumed": _iso(record.resumed),
-            }
-        )
-    return rows
-
-
-def _iso(when: datetime | None) -> str | None:
-    return when.isoformat(timespec="seconds") if when else None
+    return rows(settings, now)

@@ -16,7 +16,7 @@ Decisions kept here, in one place:
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from ingest.fetch import Validators
 from ingest.kinds import ErrorKind
@@ -29,6 +29,7 @@ from ingest.schedule import (
     success_delay,
 )
 from ingest.state import FeedRecord
+from newsmon.feedstatus import stale
 
 RETRY_AFTER_STATUSES = frozenset({429, 503})
 
@@ -127,14 +128,9 @@ def _succeeded(old: FeedRecord, polled: Polled, now: datetime, plan: Plan) -> Fe
 
 
 def is_stale(record: FeedRecord, base: float, factor: float, now: datetime) -> bool:
-    """No new item for ``factor`` times the feed's usual interval (the larger of its base and
-    its adaptive interval). Unknown (False) until the feed has yielded an item; a feed that
-    never did shows ``items_seen == 0`` and its errors instead. A gone feed is not stale."""
-    since = record.last_new
-    if record.gone or since is None:
-        return False
-    usual = max(base, record.interval or base)
-    return now - since > timedelta(seconds=factor * usual)
+    """No new item for ``factor`` times the feed's usual interval: decided in the core
+    (:func:`newsmon.feedstatus.stale`), which ``feeds status`` and the analyst page use too."""
+    return stale(record.last_new, record.gone, record.interval, base, factor, now)
 
 
 def decode_history(text: str | None) -> list[Poll]:

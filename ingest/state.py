@@ -14,7 +14,7 @@ from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
 
-STATE_FILE = "ingest.sqlite3"
+from newsmon.feedstatus import STATE_FILE as STATE_FILE  # the core reads it for feeds status
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS feeds (
@@ -36,7 +36,10 @@ CREATE TABLE IF NOT EXISTS feeds (
     history TEXT,
     last_new TEXT,
     gone INTEGER NOT NULL DEFAULT 0,
-    resumed TEXT
+    resumed TEXT,
+    health TEXT,
+    gaps TEXT,
+    denied INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS seen (
     article_id TEXT PRIMARY KEY,
@@ -69,6 +72,9 @@ class FeedRecord:
     last_new: datetime | None = None  # when a poll last found a new item
     gone: bool = False  # HTTP 410: no longer polled
     resumed: datetime | None = None  # when an operator last resumed it (feeds resume)
+    health: str | None = None  # active health signals, JSON (ingest.health)
+    gaps: str | None = None  # recent gaps between polls that found new items, seconds
+    denied: int = 0  # polls in a row answered 403 or 429
 
 
 _COLUMNS = tuple(f.name for f in fields(FeedRecord))
@@ -79,6 +85,9 @@ _ADDED_COLUMNS = {
     "last_new": "TEXT",
     "gone": "INTEGER NOT NULL DEFAULT 0",
     "resumed": "TEXT",
+    "health": "TEXT",
+    "gaps": "TEXT",
+    "denied": "INTEGER NOT NULL DEFAULT 0",
 }
 
 

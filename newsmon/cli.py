@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from newsmon import logs
-from newsmon.config import Settings, load_feeds, load_rules
+from newsmon.config import Settings, load_feeds
 from newsmon.errors import ConfigError, NewsmonError, TransientError
 from newsmon.query import QueryError
 
@@ -64,6 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="every stage in one process (embedded default)")
     _add_common(p, "bus", "store", "feeds", "rules")
     p.add_argument("--once", action="store_true", help="poll every feed once, drain, exit")
+    p.add_argument("--no-web", action="store_true",
+                   help="do not serve the analyst page (default: on NEWSMON_WEB_HOST:"
+                   "NEWSMON_WEB_PORT, 127.0.0.1:9460; not with --once)")
     p = sub.add_parser("backfill", help="load a JSON Lines archive of articles into the pipeline")
     _add_common(p, "bus", "store", "rules")
     p.add_argument("file", help="JSON Lines: id, title, text, url, source, published per line")
@@ -117,11 +120,11 @@ def _stage_commands() -> list[Any]:
     import importlib
 
     found = []
-    for stage in ("ingest", "process", "index", "alert"):
+    for stage in ("ingest", "process", "index", "alert", "web"):
         try:
             module = importlib.import_module(f"{stage}.cli")
         except ModuleNotFoundError as exc:
-            if exc.name != f"{stage}.cli":
+            if exc.name not in (stage, f"{stage}.cli"):  # an install without that part
                 raise
             continue
         found.append(module.register)
@@ -286,9 +289,18 @@ def _cmd_index(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _rules(settings: Settings) -> list[Any]:
-    from alert.rules import compile_rules
+    """The rules that load; a rule that does not is logged (file, line, rule, field) and
+    left out, so one bad rule never stops the others (``newsmon alerts add`` refuses it)."""
+    from alert.metrics import RULES_REJECTED
+    from alert.rules import load_rule_file
 
-    return compile_rules(load_rules(settings.rules)) if settings.rules else []
+    if not settings.rules:
+        return []
+    rules, errors = load_rule_file(settings.rules)
+    for error in errors:
+        log.error("rule rejected: %s", error)
+    RULES_REJECTED.set(len(errors))
+    return rules
 
 
 def _cmd_alert(args: argparse.Namespace, settings: Settings) -> int:
@@ -314,7 +326,21 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         settings = settings.model_copy(update={"rules": Path(str(bundled / "rules.example.yaml"))})
         log.info("no NEWSMON_RULES: using the bundled %s", settings.rules)
     feeds = load_feeds(settings.feeds) if settings.feeds else []
-    run_all(settings, feeds, _rules(settings), _stop_event(), once=args.once)
+    rules, stop = _rules(settings), _stop_event()
+    if args.once or args.no_web or settings.web_port == 0:
+        run_all(settings, feeds, rules, stop, once=args.once)
+        return 0
+    from newsmon.wiring import make_store
+    from web.cli import start_beside  # the page shares the pipeline's store (memory:// too)
+
+    store = make_store(settings)
+    web = start_beside(settings, store)
+    try:
+        run_all(settings, feeds, rules, stop, store=store)
+    finally:
+        if web is not None:
+            web.close()
+        store.close()
     return 0
 
 

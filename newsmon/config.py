@@ -78,6 +78,26 @@ class IngestSettings(BaseModel):
     stale_factor: float = Field(
         default=8.0, gt=1, description="stale: no new item for this many times the interval"
     )
+    silence_factor: float = Field(
+        default=3.0,
+        gt=1,
+        description="health: a feed is silent after no new item for this many times the "
+        "longest of its recent gaps between new items",
+    )
+    silence_min_gaps: int = Field(
+        default=5, ge=1, description="health: recent gaps needed before silence is judged"
+    )
+    silence_min_history: float = Field(
+        default=86400.0,
+        ge=0,
+        description="health: seconds of new-item history needed before silence is judged",
+    )
+    storm_polls: int = Field(
+        default=2, ge=1, description="health: polls in a row answered 403/429 that make a storm"
+    )
+    same_link_min_items: int = Field(
+        default=3, ge=2, description="health: items needed to call 'every item has one link'"
+    )
     tracking_params: tuple[str, ...] = Field(
         default=tuple(sorted(TRACKING_PARAMS)) + tuple(f"{p}*" for p in TRACKING_PREFIXES),
         description="query parameters dropped from article URLs before hashing them into "
@@ -122,6 +142,14 @@ class Settings(BaseSettings):
         None, ge=0, le=65535, description="/metrics + /healthz port (default per stage; 0: off)"
     )
     metrics_host: str = Field("127.0.0.1", description="bind address of /metrics + /healthz")
+    web_host: str = Field("127.0.0.1", description="bind address of the analyst page (web)")
+    web_port: int = Field(
+        9460, ge=0, le=65535, description="port of the analyst page (0: `newsmon run` starts none)"
+    )
+    web_token: SecretStr | None = Field(
+        None, description="unlocks the page's actions (silence, rule edit); unset: read-only"
+    )
+    web_token_file: Path | None = Field(None, description="file holding web_token")
     shutdown_timeout: float = Field(
         30.0, gt=0, description="seconds from SIGTERM to a forced exit (status 70) of a service"
     )
@@ -296,7 +324,8 @@ class RuleConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.:-]+$")
-    query: str = Field(min_length=1)
+    kind: Literal["match", "spike", "health"] = "match"
+    query: str | None = Field(None, min_length=1)
     channels: tuple[ChannelConfig, ...] = (ChannelConfig(type="log"),)
     topics: tuple[str, ...] = ()
     actors: tuple[str, ...] = ()
@@ -305,8 +334,72 @@ class RuleConfig(BaseModel):
     timezone: str = "UTC"
     kibana_url: HttpUrl | None = None
     template: TemplateConfig | None = None
+    immediate: bool = False  # with a digest: send at once too
+    # kind: spike (see alert/spikes.py for the defaults of the fields left empty)
+    window: timedelta | None = None
+    k: float | None = Field(default=None, gt=1)
+    min_publishers: int | None = Field(default=None, ge=1)
+    min_count: int | None = Field(default=None, ge=1)
+    count: Literal["stories", "articles"] | None = None
+    half_life: timedelta | None = None
+    warmup: timedelta | None = None
+    backfill: timedelta | None = None
+    top: int | None = Field(default=None, ge=1, le=20)
+    # kind: health
+    signals: tuple[str, ...] | None = None
+    resolved: bool | None = None
 
     _strip_line = model_validator(mode="before")(_drop_line)
+
+    @field_validator("window", "half_life", "warmup", mode="before")
+    @classmethod
+    def _positive(cls, v: Any) -> timedelta | None:
+        return None if v is None else parse_duration(v)
+
+    @field_validator("backfill", mode="before")
+    @classmethod
+    def _backfill(cls, v: Any) -> timedelta | None:
+        return timedelta(0) if v in (0, "0", False, "none", "never") else _optional_duration(v)
+
+    @field_validator("window")
+    @classmethod
+    def _divides_a_week(cls, v: timedelta | None) -> timedelta | None:
+        if v is None:
+            return None
+        seconds = v.total_seconds()
+        if seconds < 240 or seconds % 60 or 604800 % seconds:
+            raise ValueError(
+                f"{v}: a window of whole minutes, at least 4m, that divides a week "
+                "(e.g. 30m, 1h, 6h, 1d)"
+            )
+        return v
+
+    @field_validator("signals", mode="before")
+    @classmethod
+    def _known_signals(cls, v: Any) -> Any:
+        values = (v,) if isinstance(v, str) else v
+        unknown = [s for s in values or () if s not in HEALTH_SIGNALS]
+        if unknown:
+            raise ValueError(f"unknown signal {unknown[0]!r} (known: {', '.join(HEALTH_SIGNALS)})")
+        return values
+
+    @model_validator(mode="after")
+    def _fields_for_kind(self) -> RuleConfig:
+        own = {"spike": SPIKE_FIELDS, "health": HEALTH_FIELDS}
+        for kind, names in own.items():
+            wrong = [n for n in names if self.kind != kind and getattr(self, n) is not None]
+            if wrong:
+                raise ValueError(f"{wrong[0]}: only rules of kind: {kind} take this field")
+        if self.kind == "health":
+            extra = [n for n in ("query", "topics", "actors") if getattr(self, n)]
+            if extra:
+                raise ValueError(f"{extra[0]}: a health rule routes feed health signals and "
+                                 "takes no query or filter")
+        elif self.query is None:
+            raise ValueError("query: Field required")
+        if self.immediate and self.digest is None:
+            raise ValueError("immediate: only with a digest (without one alerts go at once)")
+        return self
 
     @field_validator("realert", mode="before")
     @classmethod
@@ -349,6 +442,17 @@ class RuleConfig(BaseModel):
         return v
 
 
+HEALTH_SIGNALS = ("silent", "blocked", "challenge", "html", "same_link", "gone")
+SPIKE_FIELDS = (
+    "window k min_publishers min_count count half_life warmup backfill top".split()
+)
+HEALTH_FIELDS = ("signals", "resolved")
+
+
+def _optional_duration(value: Any) -> timedelta | None:
+    return None if value is None else parse_duration(value)
+
+
 class _LineLoader(yaml.SafeLoader):  # type: ignore[misc]  # PyYAML ships no type hints
     """A YAML loader that records the line of every mapping (as ``__line__``)."""
 
@@ -362,7 +466,12 @@ def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
-def _load_list(path: Path, model: type[T], what: str) -> list[T]:
+def _load_list(
+    path: Path, model: type[T], what: str, errors: list[str] | None = None
+) -> list[T]:
+    """The file's entries validated as ``model``. The first invalid entry raises ConfigError
+    naming file, line, entry (and its ``name`` for rules) and field; with ``errors`` given,
+    each invalid entry is appended there instead and the others are returned."""
     try:
         data = yaml.load(path.read_text("utf-8"), Loader=_LineLoader)  # noqa: S506 (safe loader)
     except OSError as exc:
@@ -379,10 +488,25 @@ def _load_list(path: Path, model: type[T], what: str) -> list[T]:
         try:
             items.append(model.model_validate(entry))
         except ValidationError as exc:
-            err = exc.errors()[0]
-            field = ".".join(str(p) for p in err["loc"]) or "entry"
-            raise ConfigError(f"{path}:{line}: {what} #{i}: {field}: {err['msg']}") from exc
+            message = f"{path}:{line}: {what} #{i}: {_first_error(exc)}{_named(entry, what)}"
+            if errors is None:
+                raise ConfigError(message) from exc
+            errors.append(message)
     return items
+
+
+def _named(entry: Any, what: str) -> str:
+    name = entry.get("name") if what == "rules" and isinstance(entry, dict) else None
+    return f" (rule {name!r})" if isinstance(name, str) else ""
+
+
+def _first_error(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    field = ".".join(str(p) for p in err["loc"])
+    message = str(err["msg"]).removeprefix("Value error, ")
+    if err["type"] == "extra_forbidden":
+        message = "Extra inputs are not permitted (unknown field)"
+    return f"{field}: {message}" if field else message
 
 
 def load_feeds(path: Path) -> list[FeedConfig]:
@@ -395,6 +519,21 @@ def load_rules(path: Path) -> list[RuleConfig]:
     rules = _load_list(path, RuleConfig, "rules")
     _no_duplicates([r.name for r in rules], path, "rule name")
     return rules
+
+
+def load_rules_leniently(path: Path) -> tuple[list[RuleConfig], list[str]]:
+    """The valid rules of the file and one message per rejected entry (invalid, or a name
+    used before): for the services, where one bad rule must not stop the others. An
+    unreadable file, or one that is not a YAML list, still raises ConfigError."""
+    errors: list[str] = []
+    rules, seen = [], set()
+    for rule in _load_list(path, RuleConfig, "rules", errors):
+        if rule.name in seen:
+            errors.append(f"{path}: duplicate rule name {rule.name!r} (the later one ignored)")
+            continue
+        seen.add(rule.name)
+        rules.append(rule)
+    return rules, errors
 
 
 def _no_duplicates(keys: Sequence[str], path: Path, what: str) -> None:

@@ -121,10 +121,13 @@ def run_all(
     stop: threading.Event,
     *,
     once: bool = False,
+    store: ArticleStore | None = None,
 ) -> None:
+    """``store``: one the caller opened and closes (``newsmon run`` shares it with the page)."""
     from ingest.service import run_ingest
 
-    bus, store = make_bus(settings), make_store(settings)
+    owned = store is None
+    bus, store = make_bus(settings), store if store is not None else make_store(settings)
     store.ensure_schema()
     bus.ensure_topics()
     log.info(
@@ -147,7 +150,8 @@ def run_all(
                 _run_on_kafka(settings, feeds, bus, stages, stop, once)
     finally:
         bus.close()
-        store.close()
+        if owned:
+            store.close()
 
 
 def _run_on_kafka(

@@ -16,8 +16,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol, runtime_checkable
 
+from newsmon.aggregations import Aggregations, Interval, StoryOrder, aggregate_docs
 from newsmon.query import FIELDS, compile_query
 from newsmon.query.analysis import lowercase
+from newsmon.signals import SIGNALS_INDEX, MemorySignals, Versioned
 
 ARTICLES_ALIAS = "news-articles"
 ALERTS_INDEX = "news-alerts"
@@ -34,6 +36,7 @@ class IndexLayout:
     alias: str = ARTICLES_ALIAS
     first_index: str = f"{ARTICLES_ALIAS}-000001"
     alerts_index: str = ALERTS_INDEX
+    signals_index: str = SIGNALS_INDEX
 
 
 @dataclass
@@ -101,8 +104,27 @@ class ArticleStore(Protocol):
         """Create each document under its ``article_id``; TransientError if the store is down."""
 
     def search(
-        self, query: str, *, limit: int = 20, sort: Sort = "published", highlight: bool = False
-    ) -> SearchResult: ...
+        self,
+        query: str,
+        *,
+        limit: int = 20,
+        sort: Sort = "published",
+        highlight: bool = False,
+        offset: int = 0,
+    ) -> SearchResult:
+        """The ``limit`` hits after the first ``offset`` (pages) and the total."""
+
+    def aggregate(
+        self,
+        query: str,
+        *,
+        terms: Mapping[str, int] | None = None,
+        histogram: Interval | None = None,
+        stories: int = 0,
+        story_order: StoryOrder = "recent",
+    ) -> Aggregations:
+        """Facet counts, a date histogram and the top stories of the matching articles, as
+        :mod:`newsmon.aggregations` defines them (the same numbers on every store)."""
 
     def get(self, article_id: str) -> dict[str, Any] | None: ...
 
@@ -122,6 +144,25 @@ class ArticleStore(Protocol):
         """Ledger entries whose fields equal every ``where`` value (keyword fields such as
         ``kind``, ``rule``, ``status``, ``period``), in no particular order; for the CLI and
         digests, not for the hot path. Sees every acknowledged ledger write."""
+
+    def record_hits(self, series: str, hits: Sequence[Mapping[str, Any]]) -> int:
+        """Create one hit per (``series``, ``hit["article_id"]``) unless it exists (replays add
+        nothing); each hit carries ``at`` (ISO 8601). How many were new
+        (:mod:`newsmon.signals`)."""
+
+    def hits(self, series: str, since: datetime, until: datetime) -> list[dict[str, Any]]:
+        """Every hit of ``series`` with ``since <= at < until``, by (``at``, ``article_id``);
+        all of them, no page limit; sees every acknowledged ``record_hits``."""
+
+    def drop_hits(self, series: str, before: datetime) -> int:
+        """Delete the hits of ``series`` older than ``before`` (retention)."""
+
+    def get_state(self, key: str) -> Versioned | None:
+        """A state document and its version, or None."""
+
+    def put_state(self, key: str, doc: Mapping[str, Any], version: str | None) -> str | None:
+        """Write ``doc`` if the stored version is still ``version`` (None: only if there is
+        none yet): the new version, or None when another writer came first."""
 
     def refresh(self) -> None:
         """Make every acknowledged write visible to search (tests, CLI after a backfill)."""
@@ -253,6 +294,7 @@ class MemoryStore:
         self._lock = threading.Lock()
         self._articles: dict[str, dict[str, Any]] = {}
         self._alerts: dict[str, dict[str, Any]] = {}
+        self._signals = MemorySignals()
 
     def ensure_schema(self) -> None:
         return None
@@ -270,21 +312,42 @@ class MemoryStore:
         return result
 
     def search(
-        self, query: str, *, limit: int = 20, sort: Sort = "published", highlight: bool = False
+        self,
+        query: str,
+        *,
+        limit: int = 20,
+        sort: Sort = "published",
+        highlight: bool = False,
+        offset: int = 0,
     ) -> SearchResult:
         matcher = compile_query(query)
         with self._lock:
             hits = [dict(d) for d in self._articles.values() if matcher.matches(d)]
         hits.sort(key=_published_key, reverse=True)
-        total, hits = len(hits), hits[:limit]
+        start = max(offset, 0)
+        total, hits = len(hits), hits[start : start + max(limit, 0)]
         marks = [mark_terms(h, matcher.explain(h) or []) for h in hits] if highlight else []
         return SearchResult(total=total, hits=hits, highlights=marks)
 
     def stats(self, query: str = "*:*", *, top: int = STATS_TOP) -> Stats:
+        return stats_of(self._matching(query), top=top)
+
+    def aggregate(
+        self,
+        query: str,
+        *,
+        terms: Mapping[str, int] | None = None,
+        histogram: Interval | None = None,
+        stories: int = 0,
+        story_order: StoryOrder = "recent",
+    ) -> Aggregations:
+        return aggregate_docs(self._matching(query), terms=terms, histogram=histogram,
+                              stories=stories, story_order=story_order)
+
+    def _matching(self, query: str) -> list[dict[str, Any]]:
         matcher = compile_query(query)
         with self._lock:
-            docs = [dict(d) for d in self._articles.values() if matcher.matches(d)]
-        return stats_of(docs, top=top)
+            return [dict(d) for d in self._articles.values() if matcher.matches(d)]
 
     def get(self, article_id: str) -> dict[str, Any] | None:
         with self._lock:
@@ -317,6 +380,21 @@ class MemoryStore:
         with self._lock:
             docs = [dict(d) for d in self._alerts.values()]
         return [d for d in docs if ledger_matches(d, where)]
+
+    def record_hits(self, series: str, hits: Sequence[Mapping[str, Any]]) -> int:
+        return self._signals.record_hits(series, hits)
+
+    def hits(self, series: str, since: datetime, until: datetime) -> list[dict[str, Any]]:
+        return self._signals.hits(series, since, until)
+
+    def drop_hits(self, series: str, before: datetime) -> int:
+        return self._signals.drop_hits(series, before)
+
+    def get_state(self, key: str) -> Versioned | None:
+        return self._signals.get_state(key)
+
+    def put_state(self, key: str, doc: Mapping[str, Any], version: str | None) -> str | None:
+        return self._signals.put_state(key, doc, version)
 
     def refresh(self) -> None:
         return None

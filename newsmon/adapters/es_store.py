@@ -19,6 +19,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from datetime import datetime
 from typing import Any, ParamSpec, TypeVar
 
 from elastic_transport import ConnectionError as TransportConnectionError
@@ -33,10 +34,14 @@ from elasticsearch import (
     NotFoundError,
 )
 
+from newsmon.adapters.es_aggregations import aggregation_body, aggregations_of
+from newsmon.adapters.es_signals import EsSignals
+from newsmon.aggregations import Aggregations, Interval, StoryOrder, check_request
 from newsmon.documents import SearchDocument
 from newsmon.errors import ConfigError, TransientError
 from newsmon.query import QueryError, compile_query
 from newsmon.security import ElasticsearchSecurity
+from newsmon.signals import SIGNALS_INDEX, Versioned
 from newsmon.store import (
     STATS_DAY_TOPICS,
     STATS_TOP,
@@ -143,6 +148,7 @@ class ElasticsearchStore:
         self._layout = layout
         self.alias = layout.alias if layout else "news-articles"
         self.alerts_index = layout.alerts_index if layout else "news-alerts"
+        self._signals = EsSignals(self._es, layout.signals_index if layout else SIGNALS_INDEX)
 
     @property
     def client(self) -> Elasticsearch:
@@ -161,6 +167,7 @@ class ElasticsearchStore:
             self._create_index(lay.first_index, aliases={lay.alias: {"is_write_index": True}})
         if not self._es.indices.exists(index=lay.alerts_index):
             self._create_index(lay.alerts_index)
+        self._signals.ensure()
 
     def _create_index(self, index: str, **body: Any) -> None:
         try:
@@ -315,7 +322,13 @@ class ElasticsearchStore:
 
     @_translates("search")
     def search(
-        self, query: str, *, limit: int = 20, sort: Sort = "published", highlight: bool = False
+        self,
+        query: str,
+        *,
+        limit: int = 20,
+        sort: Sort = "published",
+        highlight: bool = False,
+        offset: int = 0,
     ) -> SearchResult:
         compile_query(query)  # the same syntax and field checks as the stream matcher
         body_sort: list[Any] = (
@@ -328,6 +341,7 @@ class ElasticsearchStore:
                 index=self.alias,
                 query=_query_string(query),
                 size=limit,
+                from_=max(offset, 0),
                 sort=body_sort,
                 track_total_hits=True,
                 highlight=_HIGHLIGHT if highlight else None,
@@ -367,6 +381,29 @@ class ElasticsearchStore:
         return Stats(int(resp["hits"]["total"]["value"]), per_day,
                      list(_pairs(a["actors"]).items()), list(_pairs(a["sources"]).items()),
                      list(_pairs(a["topics"]).items()))
+
+    @_translates("aggregate")
+    def aggregate(
+        self,
+        query: str,
+        *,
+        terms: Mapping[str, int] | None = None,
+        histogram: Interval | None = None,
+        stories: int = 0,
+        story_order: StoryOrder = "recent",
+    ) -> Aggregations:
+        """One ``size: 0`` search with the aggregations of :mod:`.es_aggregations`."""
+        compile_query(query)
+        check_request(terms, histogram)
+        aggs = aggregation_body(terms or {}, histogram, stories, story_order)
+        try:
+            resp = self._es.search(index=self.alias, query=_query_string(query), size=0,
+                                   aggs=aggs or None, track_total_hits=True)
+        except NotFoundError:
+            return Aggregations(total=0)
+        except BadRequestError as exc:
+            raise QueryError(f"Elasticsearch rejected the query: {_reason(exc.info)}") from exc
+        return aggregations_of(resp.body, terms or {}, stories)
 
     @_translates("get")
     def get(self, article_id: str) -> dict[str, Any] | None:
@@ -423,6 +460,26 @@ class ElasticsearchStore:
             return []
         return [dict(h["_source"]) for h in resp["hits"]["hits"]]
 
+    @_translates("signal write", _TRANSIENT_STATUS)
+    def record_hits(self, series: str, hits: Sequence[Mapping[str, Any]]) -> int:
+        return self._signals.record_hits(series, hits)
+
+    @_translates("signal read")
+    def hits(self, series: str, since: datetime, until: datetime) -> list[dict[str, Any]]:
+        return self._signals.hits(series, since, until)
+
+    @_translates("signal retention", _TRANSIENT_STATUS)
+    def drop_hits(self, series: str, before: datetime) -> int:
+        return self._signals.drop_hits(series, before)
+
+    @_translates("signal state read")
+    def get_state(self, key: str) -> Versioned | None:
+        return self._signals.get_state(key)
+
+    @_translates("signal state write", _TRANSIENT_STATUS)
+    def put_state(self, key: str, doc: Mapping[str, Any], version: str | None) -> str | None:
+        return self._signals.put_state(key, doc, version)
+
     @_translates("refresh")
     def refresh(self) -> None:
         self._es.indices.refresh(index=f"{self.alias},{self.alerts_index}", ignore_unavailable=True)
@@ -471,7 +528,8 @@ class ElasticsearchStore:
         if self._layout is None:
             raise ConfigError("this store was built without an index layout")
         lay, es = self._layout, self._es.options(ignore_status=404)
-        es.indices.delete(index=f"{lay.alias}-*,{lay.alerts_index}*", ignore_unavailable=True)
+        es.indices.delete(index=f"{lay.alias}-*,{lay.alerts_index}*,{lay.signals_index}*",
+                          ignore_unavailable=True)
         for name in lay.index_templates:
             es.indices.delete_index_template(name=name)
         for name in lay.component_templates:

@@ -49,6 +49,15 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from newsmon.adapters import sqlite_aggregate
+from newsmon.adapters.sqlite_aggregate import (
+    FACTS_INSERT,
+    FACTS_TABLE,
+    facts_of,
+    facts_ready,
+    fill_facts,
+    select,
+)
 from newsmon.adapters.sqlite_query import (
     FTS_FIELDS,
     FTS_TABLE,
@@ -60,9 +69,12 @@ from newsmon.adapters.sqlite_query import (
     index_fingerprint,
     plan_query,
 )
+from newsmon.adapters.sqlite_signals import SqliteSignals
+from newsmon.aggregations import Aggregations, Interval, StoryOrder
 from newsmon.errors import ConfigError, TransientError
 from newsmon.query import Matcher, compile_query
 from newsmon.query.dates import date_millis, now_millis
+from newsmon.signals import Versioned
 from newsmon.store import (
     STATS_TOP,
     SearchResult,
@@ -134,9 +146,11 @@ class SqliteStore:
         self._local = threading.local()
         self._lock = threading.Lock()
         self._connections: list[sqlite3.Connection] = []
+        self._owners: dict[int, threading.Thread] = {}  # id(connection) -> its thread
         self.full_scans = 0  # searches that ran the matcher over every article
         self.confirmed = 0  # documents the matcher had to confirm (plans that are not exact)
         self.last_plan: Plan | None = None
+        self._signals = SqliteSignals(self._read, self._write)
         self.ensure_schema()
 
     @classmethod
@@ -157,7 +171,22 @@ class SqliteStore:
             self._local.conn = conn
             with self._lock:
                 self._connections.append(conn)
+                self._prune_dead_threads(conn)
         return conn
+
+    def _prune_dead_threads(self, conn: sqlite3.Connection) -> None:
+        """Close the connections of threads that ended (a server's worker threads come and
+        go): without this every new thread would leave an open connection behind."""
+        self._owners[id(conn)] = threading.current_thread()
+        alive = []
+        for kept in self._connections:
+            owner = self._owners.get(id(kept))
+            if owner is None or owner.is_alive():
+                alive.append(kept)
+            else:
+                del self._owners[id(kept)]
+                kept.close()
+        self._connections = alive
 
     def _connect(self) -> sqlite3.Connection:
         try:
@@ -201,14 +230,16 @@ class SqliteStore:
 
     def ensure_schema(self) -> None:
         """Create the tables; rebuild the derived index if the query package changed since."""
+        self._signals.ensure()
         try:  # up to date: a reader (``newsmon search``) takes no write lock
             row = self._conn().execute("SELECT value FROM meta WHERE key = 'index'").fetchone()
-            if row is not None and row[0] == index_fingerprint():
+            if row is not None and row[0] == index_fingerprint() and facts_ready(self._conn()):
                 return
         except sqlite3.OperationalError:
             pass  # a new file: no tables yet
         with self._write("schema setup") as conn:
-            for statement in [*filter(str.strip, _SCHEMA.split(";")), FTS_TABLE, FTS_VOCAB]:
+            for statement in [*filter(str.strip, _SCHEMA.split(";")), FTS_TABLE, FTS_VOCAB,
+                              FACTS_TABLE]:
                 conn.execute(statement)
             fingerprint = index_fingerprint()
             row = conn.execute("SELECT value FROM meta WHERE key = 'index'").fetchone()
@@ -216,6 +247,7 @@ class SqliteStore:
                 _reindex(conn)
                 conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('index', ?)",
                              (fingerprint,))
+            fill_facts(conn)  # a store from before article_facts: filled from the index
 
     def write_articles(self, docs: Sequence[Mapping[str, Any]]) -> WriteResult:
         result = WriteResult()
@@ -229,16 +261,44 @@ class SqliteStore:
         return result
 
     def search(
-        self, query: str, *, limit: int = 20, sort: Sort = "published", highlight: bool = False
+        self,
+        query: str,
+        *,
+        limit: int = 20,
+        sort: Sort = "published",
+        highlight: bool = False,
+        offset: int = 0,
     ) -> SearchResult:
         matcher, now = compile_query(query), datetime.now(UTC)
         plan = self._plan(matcher, now)
-        seqs, decoded = self._matches(plan, matcher, now)
-        if sort == "relevance" and plan.scoring is not None:
-            seqs = self._by_relevance(seqs, plan.scoring)
-        hits = self._docs(seqs[: max(limit, 0)], decoded)
+        start = max(offset, 0)
+        if plan.exact and (sort == "published" or plan.scoring is None):
+            total, page = self._page(plan, start, max(limit, 0))  # no list of every match
+            hits = self._docs(page, {})
+        else:
+            seqs, decoded = self._matches(plan, matcher, now)
+            if sort == "relevance" and plan.scoring is not None:
+                seqs = self._by_relevance(seqs, plan.scoring)
+            total, hits = len(seqs), self._docs(seqs[start : start + max(limit, 0)], decoded)
         marks = [mark_terms(d, matcher.explain(d, now=now) or []) for d in hits if highlight]
-        return SearchResult(total=len(seqs), hits=hits, highlights=marks)
+        return SearchResult(total=total, hits=hits, highlights=marks)
+
+    def _page(self, plan: Plan, offset: int, limit: int) -> tuple[int, list[int]]:
+        """An exact plan's count (over ``article_facts``, one small row per article) and one
+        page of its seqs, newest first (``LIMIT``/``OFFSET``: no list of every match)."""
+        self.last_plan = plan
+        where = "" if plan.where is None else f" WHERE {plan.where}"
+        total = int(self._read(f"SELECT count(*) FROM article_facts{where}", plan.params,
+                               "search")[0][0])
+        if limit == 0 or offset >= total:
+            return total, []
+        everything = int(self._read("SELECT count(*) FROM article_facts", (), "search")[0][0])
+        # dense matches: walk the index newest first, testing rows, until the page is full;
+        # sparse ones: look the few matches up and sort them
+        walk = " INDEXED BY articles_published" if total * 50 >= everything else ""
+        rows = self._read(f"SELECT seq FROM articles{walk}{where} ORDER BY published DESC, seq"
+                          " LIMIT ? OFFSET ?", (*plan.params, limit, offset), "search")
+        return total, [int(r[0]) for r in rows]
 
     def _matches(
         self, plan: Plan, matcher: Matcher, now: datetime
@@ -273,6 +333,27 @@ class SqliteStore:
     def stats(self, query: str = "*:*", *, top: int = STATS_TOP) -> Stats:
         """Computed in Python over the matching documents (the same code as the memory twin)."""
         return stats_of(self.search(query, limit=2**62).hits, top=top)
+
+    def aggregate(
+        self,
+        query: str,
+        *,
+        terms: Mapping[str, int] | None = None,
+        histogram: Interval | None = None,
+        stories: int = 0,
+        story_order: StoryOrder = "recent",
+    ) -> Aggregations:
+        """In SQL over the derived tables (:mod:`newsmon.adapters.sqlite_aggregate`)."""
+        matcher, now = compile_query(query), datetime.now(UTC)
+        plan = self._plan(matcher, now)
+        seqs = None if plan.exact else self._matches(plan, matcher, now)[0]
+        try:
+            with select(self._conn(), plan.where, plan.params, seqs) as sel:
+                return sqlite_aggregate.aggregate(self._read, sel, terms=terms,
+                                                  histogram=histogram, stories=stories,
+                                                  story_order=story_order)
+        except sqlite3.Error as exc:
+            raise _translate(exc, "aggregate") from exc
 
     def query_plan(self, query: str) -> list[str]:
         """SQLite's plan for the candidate selection of ``query`` (EXPLAIN QUERY PLAN)."""
@@ -331,6 +412,21 @@ class SqliteStore:
         docs = [json.loads(r[0]) for r in rows]
         return [d for d in docs if ledger_matches(d, where)]
 
+    def record_hits(self, series: str, hits: Sequence[Mapping[str, Any]]) -> int:
+        return self._signals.record_hits(series, hits)
+
+    def hits(self, series: str, since: datetime, until: datetime) -> list[dict[str, Any]]:
+        return self._signals.hits(series, since, until)
+
+    def drop_hits(self, series: str, before: datetime) -> int:
+        return self._signals.drop_hits(series, before)
+
+    def get_state(self, key: str) -> Versioned | None:
+        return self._signals.get_state(key)
+
+    def put_state(self, key: str, doc: Mapping[str, Any], version: str | None) -> str | None:
+        return self._signals.put_state(key, doc, version)
+
     def refresh(self) -> None:
         return None  # every committed write is visible to the next read
 
@@ -340,6 +436,7 @@ class SqliteStore:
     def close(self) -> None:
         with self._lock:
             connections, self._connections = self._connections, []
+            self._owners = {}
         for conn in connections:
             conn.close()
         self._local = threading.local()
@@ -379,6 +476,7 @@ def _index(conn: sqlite3.Connection, seq: int | None, derived: Derived) -> None:
                      [(f, v, seq) for f, v in derived.keywords])
     conn.executemany("INSERT INTO article_dates (field, millis, seq) VALUES (?, ?, ?)",
                      [(f, ms, seq) for f, ms in derived.dates])
+    conn.execute(FACTS_INSERT, (seq, *facts_of(derived)))
     if derived.multi_valued_text:
         conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('multi_valued_text', '1')")
 
@@ -390,7 +488,7 @@ def _reindex(conn: sqlite3.Connection) -> None:
         log.info("sqlite store: rebuilding the search index articles=%d", count)
     conn.execute("DROP TABLE IF EXISTS articles_fts")
     conn.execute(FTS_TABLE)
-    for table in ("article_terms", "article_dates"):
+    for table in ("article_terms", "article_dates", "article_facts"):
         conn.execute(f"DELETE FROM {table}")
     conn.execute("DELETE FROM meta WHERE key = 'multi_valued_text'")
     for seq, body in conn.execute("SELECT seq, doc FROM articles"):

@@ -93,4 +93,7 @@ def compile_query(
         if strict:
             raise QueryError("empty query")
         return Matcher(query, None, now)
-    return Matcher(query, Compiler(schema).compile(parse(query)), now)
+    try:
+        return Matcher(query, Compiler(schema).compile(parse(query)), now)
+    except RecursionError:  # the parser and compiler recurse per parenthesis level
+        raise QueryError("query nested too deeply (too many parentheses)") from None

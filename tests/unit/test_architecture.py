@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-STAGES = ("ingest", "process", "index", "alert")
+STAGES = ("ingest", "process", "index", "alert", "web")
 VENDORS = ("kafka", "elasticsearch", "elastic_transport")
 
 
