@@ -251,13 +251,14 @@ def _serve(
 
 
 def _cmd_process(args: argparse.Namespace, settings: Settings) -> int:
-    from newsmon.wiring import make_bus
+    from newsmon.wiring import make_bus, make_story_store
     from process.stage import ProcessStage
     from process.story import StoryClusterer
     from process.tagger import Tagger
 
     bus = make_bus(settings)
-    clusterer = StoryClusterer.open(settings.data_dir / "process.sqlite3")
+    # story identity lives in the store every processor shares (newsmon.stories)
+    clusterer = StoryClusterer(store=make_story_store(settings))
     try:
         # NER in a child process, everything else beside it on another core (process.nlp_worker)
         tagger = Tagger.load(ner_process=True)

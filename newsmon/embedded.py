@@ -21,7 +21,7 @@ from newsmon.config import FeedConfig, Settings
 from newsmon.errors import TransientError
 from newsmon.runtime import Stage, consume_forever, drain
 from newsmon.store import ArticleStore
-from newsmon.wiring import make_bus, make_store
+from newsmon.wiring import make_bus, make_store, make_story_store
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +90,7 @@ def build_stages(
     from process.story import StoryClusterer
     from process.tagger import Tagger
 
-    clusterer = StoryClusterer.open(settings.data_dir / "process.sqlite3")
+    clusterer = StoryClusterer(store=make_story_store(settings))
     process = ProcessStage(bus, Tagger.load(), clusterer=clusterer)
     return [process, IndexStage.from_settings(store, settings), AlertStage(store, rules)]
 

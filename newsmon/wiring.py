@@ -10,6 +10,7 @@ from newsmon.bus import Bus, MemoryBus
 from newsmon.config import Settings
 from newsmon.errors import ConfigError
 from newsmon.store import ArticleStore, MemoryStore
+from newsmon.stories import MemoryStories, StoryStore
 
 
 def make_bus(settings: Settings) -> Bus:
@@ -48,3 +49,27 @@ def make_store(settings: Settings) -> ArticleStore:
     raise ConfigError(
         f"NEWSMON_STORE: unsupported URL {url!r} (memory://, sqlite:///path.db or http(s)://host:9200)"
     )
+
+
+def make_story_store(settings: Settings) -> StoryStore:
+    """Where story identity lives, beside the articles: the same SQLite file in the embedded
+    default, the same Elasticsearch cluster (``news-story-*`` indices) with services. With
+    ``memory://`` the stories live in this process only (one processor: tests)."""
+    url = settings.store
+    if url.startswith("memory://"):
+        return MemoryStories()
+    if url.startswith("sqlite://"):
+        from newsmon.adapters.sqlite_stories import SqliteStories
+
+        path = url.removeprefix("sqlite://")
+        if path in ("", "/"):
+            raise ConfigError(f"SQLite URL without a path: {url!r}")
+        return SqliteStories(path)
+    if url.startswith(("http://", "https://")):
+        from newsmon.adapters.es_stories import EsStories
+        from newsmon.security import es_security
+
+        stories = EsStories(url, settings.namespace, security=es_security(settings))
+        stories.ensure_schema()
+        return stories
+    raise ConfigError(f"NEWSMON_STORE: unsupported URL {url!r}")

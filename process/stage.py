@@ -52,7 +52,8 @@ class ProcessStage:
         cache: TagCache | None = None,
     ) -> None:
         """Without ``clusterer`` stories are clustered in memory only (lost on restart); use
-        ``StoryClusterer.open(data_dir / "process.sqlite3")`` in a service."""
+        ``StoryClusterer(store=make_story_store(settings))`` in a service: the story store
+        every processor shares."""
         self._bus = bus
         self._tagger = tagger
         self._clock = clock or (lambda: datetime.now(UTC))

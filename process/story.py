@@ -26,29 +26,36 @@ merges two stories and their alerts.
 An article joins the story of its earliest matching article; otherwise it founds a story whose
 id is its own ``article_id``, so a replay in the same order gives the same ids. Assignments are
 remembered: a redelivered ``article_id`` keeps its story. Only articles within ``window`` of
-each other (event time: ``published``, never after ``fetched``) are compared; signatures older
-than the newest event time minus ``window`` are evicted, at most ``max_entries`` kept.
+each other (event time: ``published``, never after ``fetched``) are compared.
 
-:meth:`StoryClusterer.open` keeps signatures and assignments in SQLite (WAL), written in one
-transaction per batch, loaded on start; assignments outlive signatures (``keep_assignments``).
-
-Limitation: the state is per processor instance. The raw topic is keyed by ``article_id``, so
-with several ``newsmon process`` instances the copies of a story land on instances that cannot
-see each other's articles, and each founds its own story. Clustering across instances needs a
-shared store for the LSH buckets or one story-assigning instance (keying the raw topic by a
-content hash would bring only exact copies together); with one instance (the embedded default,
-small deployments) clustering is complete.
+**The truth is the story store** (:mod:`newsmon.stories`: the same SQLite file as the
+articles in the embedded default, ``news-story-*`` indices in Elasticsearch with services),
+shared by every processor, so copies of a story that land on different partitions and
+processors get one story id, and a restart or a rebalance changes nothing. Per batch: read the
+band claims of the new articles' LSH keys (real-time) and the records of their claimants;
+join the earliest verified match (or an earlier article of the same batch); create the
+records; claim the bands (create-if-absent: the first writer wins). **Two near-duplicates
+processed at the same moment on two processors** both find nothing and found two stories;
+their claims then collide. The rule: a founder that lost a claim to a verified near-duplicate
+takes the story of the earlier (event time, then id) of itself and the winners it saw; the
+earlier one keeps its own. Both sides reach the same answer whichever claimed which band, and
+a founder only ever waits for an earlier one (bounded by ``settle_timeout``), so nobody waits
+in a circle. Each record says when it is ``settled``; a joiner of an unsettled founder waits
+for it to settle. What can still split a story: a processor dying between its claims and
+settling (the survivor stops waiting after ``settle_timeout``; the redelivery settles), and a
+cross-lingual link made after a near-duplicate in the first language joined the founder on
+another processor within the seconds of tagging. Band claims are pruned after ``window``,
+records after ``keep_assignments``.
 """
 
 from __future__ import annotations
 
 import hashlib
-import heapq
 import re
-import sqlite3
+import time
 import unicodedata
 import zlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -57,6 +64,7 @@ import numpy as np
 import numpy.typing as npt
 
 from newsmon.schema import RawArticle, Tags
+from newsmon.stories import MemoryStories, StoryRecord, StoryStore, with_story
 
 U32 = npt.NDArray[np.uint32]
 U64 = npt.NDArray[np.uint64]
@@ -98,12 +106,13 @@ class ClusterConfig:
     threshold: float = 0.5
     containment: float = 0.7
     lead_containment: float = 0.7
-    max_entries: int = 30_000  # about 6 kB each in memory (+1.5 kB with an embedding)
     keep_assignments: timedelta = timedelta(days=30)
     semantic_threshold: float = 0.9  # cosine + entity_weight x entity Jaccard, across languages
     entity_weight: float = 0.3
     semantic_window: timedelta = timedelta(hours=72)
     semantic_candidates: int = 20  # nearest by cosine whose entities are compared
+    settle_timeout: timedelta = timedelta(seconds=5)  # waiting for another processor's founder
+    prune_every: timedelta = timedelta(minutes=10)  # event time between prunes of the store
 
 
 @dataclass(frozen=True, eq=False)
@@ -215,6 +224,12 @@ def band_keys(sig: Signature) -> list[int]:
     return list({int(k) for part in keys for k in part})
 
 
+def story_band_keys(sig: Signature) -> list[str]:
+    """The band keys as the story store holds them: text, with the signature version (keys
+    of signatures hashed otherwise never meet)."""
+    return [f"v{SIGNATURE_VERSION}-{k:x}" for k in band_keys(sig)]
+
+
 def _bands(sig: U32, salt: U64) -> U64:
     rows = sig.reshape(len(salt), -1).astype(np.uint64)
     keys: U64 = (rows * _BAND_MIX[: rows.shape[1]]).sum(axis=1) ^ salt
@@ -232,178 +247,37 @@ def event_time(article: RawArticle) -> datetime:
     return min(article.published or article.fetched, article.fetched)
 
 
-@dataclass(frozen=True, eq=False)
-class Entry:
-    article_id: str
-    story_id: str
-    ts: float  # event time, seconds since the epoch
-    sig: Signature
-    vec: F32 | None = None  # unit embedding of title + lead, if the article has one
-    lang: str = ""
-    ents: frozenset[str] = frozenset()  # principal actors and places, once tagged
-
-    @property
-    def indexable(self) -> bool:
-        """Whether anything can ever match it."""
-        return self.sig.n_full >= MIN_SHINGLES or self.vec is not None
-
-
-class VectorIndex:
-    """The entries' embeddings in one growing matrix (a free slot list reuses rows), so that
-    the nearest neighbour of a new article is one matrix-vector product."""
-
-    def __init__(self, dim: int = 384) -> None:
-        self._vecs = np.zeros((64, dim), dtype=np.float32)
-        self._ts = np.full(64, np.nan)
-        self._ids: list[str | None] = [None] * 64
-        self._langs: list[str] = [""] * 64
-        self._slot: dict[str, int] = {}
-        self._free = list(range(63, -1, -1))
-
-    def __len__(self) -> int:
-        return len(self._slot)
-
-    def add(self, entry: Entry) -> None:
-        if entry.vec is None or entry.article_id in self._slot:
-            return
-        if not self._free:
-            self._grow()
-        i = self._free.pop()
-        self._vecs[i], self._ts[i] = entry.vec, entry.ts
-        self._ids[i], self._langs[i] = entry.article_id, entry.lang
-        self._slot[entry.article_id] = i
-
-    def remove(self, article_id: str) -> None:
-        i = self._slot.pop(article_id, None)
-        if i is not None:
-            self._ts[i], self._ids[i] = np.nan, None
-            self._free.append(i)
-
-    def nearest(
-        self, vec: F32, ts: float, window: float, lang: str, n: int
-    ) -> list[tuple[str, float]]:
-        """The ``n`` most similar entries in another language within ``window`` seconds of
-        ``ts``, with their cosines, most similar first."""
-        if not self._slot:
-            return []
-        sims = self._vecs @ vec
-        ok = np.abs(self._ts - ts) <= window  # NaN (free slot) compares False
-        ok &= np.array([bool(other) and other != lang for other in self._langs])
-        if not ok.any():
-            return []
-        sims = np.where(ok, sims, -2.0)
-        top = np.argsort(-sims)[: min(n, int(ok.sum()))]
-        return [(aid, float(sims[i])) for i in top.tolist() if (aid := self._ids[i]) is not None]
-
-    def _grow(self) -> None:
-        n = len(self._ids)
-        self._vecs = np.vstack([self._vecs, np.zeros_like(self._vecs)])
-        self._ts = np.concatenate([self._ts, np.full(n, np.nan)])
-        self._ids += [None] * n
-        self._langs += [""] * n
-        self._free = list(range(2 * n - 1, n - 1, -1))
-
-
-class StoryIndex:
-    """In-memory LSH index of the entries within the window, evicting the oldest."""
-
-    def __init__(self, max_entries: int) -> None:
-        self._max = max_entries
-        self._entries: dict[str, Entry] = {}
-        self._buckets: dict[int, str | list[str]] = {}  # most buckets hold one article
-        self._by_time: list[tuple[float, str]] = []
-        self.vectors = VectorIndex()
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-    def get(self, article_id: str) -> Entry | None:
-        return self._entries.get(article_id)
-
-    def add(self, entry: Entry) -> None:
-        if entry.article_id in self._entries:
-            return
-        self._entries[entry.article_id] = entry
-        self.vectors.add(entry)
-        for key in band_keys(entry.sig):
-            held = self._buckets.setdefault(key, entry.article_id)
-            if isinstance(held, list):
-                held.append(entry.article_id)
-            elif held != entry.article_id:
-                self._buckets[key] = [held, entry.article_id]
-        heapq.heappush(self._by_time, (entry.ts, entry.article_id))
-        while len(self._entries) > self._max:
-            self._remove(heapq.heappop(self._by_time)[1])
-
-    def candidates(self, sig: Signature) -> Iterator[Entry]:
-        seen: set[str] = set()
-        for key in band_keys(sig):
-            held = self._buckets.get(key, ())
-            for aid in [held] if isinstance(held, str) else held:
-                if aid not in seen:
-                    seen.add(aid)
-                    yield self._entries[aid]
-
-    def evict_before(self, ts: float) -> None:
-        while self._by_time and self._by_time[0][0] < ts:
-            self._remove(heapq.heappop(self._by_time)[1])
-
-    def nearest(self, new: Entry, window: float, n: int) -> list[tuple[Entry, float]]:
-        """The entries most similar in meaning in another language (:class:`VectorIndex`)."""
-        if new.vec is None:
-            return []
-        found = self.vectors.nearest(new.vec, new.ts, window, new.lang, n)
-        return [(self._entries[aid], cos) for aid, cos in found]
-
-    def replace(self, entry: Entry) -> None:
-        """Swap the stored entry of ``entry.article_id`` (a new story id, its entities, its
-        embedding)."""
-        if entry.article_id in self._entries:
-            self._entries[entry.article_id] = entry
-            self.vectors.remove(entry.article_id)
-            self.vectors.add(entry)
-
-    def _remove(self, article_id: str) -> None:
-        entry = self._entries.pop(article_id)
-        self.vectors.remove(article_id)
-        for key in band_keys(entry.sig):
-            held = self._buckets[key]
-            if isinstance(held, str):
-                del self._buckets[key]
-            else:
-                held.remove(article_id)
-                if len(held) == 1:
-                    self._buckets[key] = held[0]
-
-
 class StoryClusterer:
-    """Assigns story ids; see the module docstring. Not thread-safe (one consume loop)."""
+    """Assigns story ids with a :class:`~newsmon.stories.StoryStore` as the truth (see the
+    module docstring). One instance per processor; any number of processors may share the
+    store. Not thread-safe (one consume loop)."""
 
     def __init__(
-        self, config: ClusterConfig | None = None, state: SqliteStoryState | None = None
+        self,
+        config: ClusterConfig | None = None,
+        store: StoryStore | None = None,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        """Without ``store`` the stories live in memory (one process: tests)."""
         self.config = config or ClusterConfig()
+        self.store: StoryStore = store if store is not None else MemoryStories()
         self._window = self.config.window.total_seconds()
-        self._state = state
-        self._index = StoryIndex(self.config.max_entries)
+        self._sleep = sleep
+        self._fresh: dict[str, StoryRecord] = {}  # assigned in this batch, not yet linked
         self._newest = float("-inf")
-        self._pending: list[Entry] = []
-        self._fresh: dict[str, Entry] = {}  # assigned since the last commit
-        if state is not None:
-            self._load(state)
+        self._pruned = float("-inf")
+        self.indexed = 0  # articles this clusterer assigned that can be matched (have bands)
 
     @classmethod
     def open(cls, path: Path, config: ClusterConfig | None = None) -> StoryClusterer:
-        """A clusterer whose state lives in the SQLite file ``path`` (created if missing)."""
-        return cls(config, SqliteStoryState(path))
+        """A clusterer whose stories live in the SQLite file ``path`` (created if missing)."""
+        from newsmon.adapters.sqlite_stories import SqliteStories
 
-    def _load(self, state: SqliteStoryState) -> None:
-        for entry in state.load(self._window, self.config.max_entries):
-            self._index.add(entry)
-            self._newest = max(self._newest, entry.ts)
+        return cls(config, SqliteStories(path))
 
     def __len__(self) -> int:
-        return len(self._index)
+        return self.indexed
 
     def assign_batch(
         self,
@@ -413,18 +287,127 @@ class StoryClusterer:
         *,
         commit: bool = True,
     ) -> list[str]:
-        """Story ids for ``articles`` in order (by their words); the state is saved before
-        this returns unless ``commit=False`` (then :meth:`link_batch` or :meth:`commit`
-        saves it). ``vectors``/``langs``: each article's embedding and language, if known."""
+        """Story ids for ``articles`` in order, by their words; recorded in the store before
+        this returns. ``vectors``/``langs``: each article's embedding and language, where
+        known (for :meth:`link_batch`). ``commit=False``: :meth:`link_batch` follows."""
         vecs = vectors if vectors is not None else [None] * len(articles)
         lng = langs if langs is not None else [""] * len(articles)
+        known = self.store.records(a.article_id for a in articles)
+        new: dict[str, tuple[StoryRecord, Signature, list[str]]] = {}
+        for a, vec, lang in zip(articles, vecs, lng, strict=True):
+            if a.article_id in known or a.article_id in new:
+                continue
+            sig = signature(a.title, a.text)
+            rec = StoryRecord(
+                a.article_id, a.article_id, event_time(a).timestamp(),
+                sig.to_bytes() or b"", sig.n_full, sig.n_lead, sig.n_words, _unit(vec), lang,
+            )
+            new[a.article_id] = (rec, sig, story_band_keys(sig))
+        if new:
+            self._assign_new(new)
+        self._newest = max([self._newest, *(r.ts for r, _, _ in new.values())])
+        self._maybe_prune()
+        self.indexed += sum(1 for _, _, keys in new.values() if keys)
         ids = [
-            self.assign(a.article_id, a.title, a.text, event_time(a), v, lang)
-            for a, v, lang in zip(articles, vecs, lng, strict=True)
+            (self._fresh.get(a.article_id) or known.get(a.article_id) or _missing(a)).story_id
+            for a in articles
         ]
         if commit:
             self.commit()
         return ids
+
+    def _assign_new(self, new: dict[str, tuple[StoryRecord, Signature, list[str]]]) -> None:
+        """Join the story of the earliest matching article (stored, or earlier in this
+        batch); create the records; claim the bands; settle the founders."""
+        owners = self.store.band_owners(k for _, _, keys in new.values() for k in keys)
+        stored = self.store.records(set(owners.values()) - set(new))
+        claimed_here: dict[str, str] = {}  # band key -> first article of this batch with it
+        records: dict[str, StoryRecord] = {}
+        for aid, (rec, sig, keys) in new.items():
+            cands = {owners[k] for k in keys if k in owners} | {
+                claimed_here[k] for k in keys if k in claimed_here
+            }
+            match = self._earliest_match(rec, sig, cands, stored, records)
+            if match is not None:
+                rec = with_story(rec, match.story_id, settled=match.settled)
+            records[aid] = rec
+            for k in keys:
+                claimed_here.setdefault(k, aid)
+        created = self.store.create_records(list(records.values()))
+        if len(created) < len(records):  # another processor had it first (a redelivery)
+            theirs = self.store.records(set(records) - created)
+            records = {a: theirs.get(a, r) if a not in created else r for a, r in records.items()}
+            claimed_here = {k: a for k, a in claimed_here.items() if a in created}
+        claims = {k: aid for k, aid in claimed_here.items() if k not in owners}
+        winners = self.store.claim_bands(claims) if claims else {}
+        records = self._settle(records, new, winners, claimed_here)
+        self.store.update_records([r for a, r in records.items() if a in created])
+        self._fresh.update(records)
+
+    def _earliest_match(
+        self, rec: StoryRecord, sig: Signature, cands: Iterable[str],
+        stored: Mapping[str, StoryRecord], here: Mapping[str, StoryRecord],
+    ) -> StoryRecord | None:
+        found = [
+            c for aid in cands
+            if (c := here.get(aid) or stored.get(aid)) is not None and c.sig
+            and abs(c.ts - rec.ts) <= self._window and c.article_id != rec.article_id
+        ]
+        for c in sorted(found, key=lambda c: (c.ts, c.article_id)):
+            if same_story(sig, _signature(c), self.config):
+                return c
+        return None
+
+    def _settle(
+        self,
+        records: dict[str, StoryRecord],
+        new: Mapping[str, tuple[StoryRecord, Signature, list[str]]],
+        winners: Mapping[str, str],
+        claimed_here: Mapping[str, str],
+    ) -> dict[str, StoryRecord]:
+        """Founders that raced another processor's near-duplicate for a band: both sides
+        take the story of the earlier (event time, then id) of the verified winners, so the
+        race ends in one story whoever claimed which band. Joiners of an unsettled story wait
+        (bounded) for it to settle."""
+        rivals: dict[str, set[str]] = {}
+        for key, winner in winners.items():
+            aid = claimed_here[key]
+            if winner != aid:
+                rivals.setdefault(aid, set()).add(winner)
+        others = self.store.records({w for ws in rivals.values() for w in ws} - set(records))
+        for aid, ws in rivals.items():
+            rec = records[aid]
+            if rec.story_id != aid:
+                continue  # a joiner: its story came from an earlier article
+            sig = new[aid][1]
+            verified = [o for w in ws if (o := others.get(w)) is not None and o.sig
+                        and same_story(sig, _signature(o), self.config)]
+            if verified:
+                first = min([*verified, rec], key=lambda r: (r.ts, r.article_id))
+                if first.article_id != aid:
+                    records[aid] = with_story(rec, self._story_of(first), settled=True)
+        for aid, rec in records.items():
+            if not rec.settled:
+                if rec.story_id == aid:
+                    records[aid] = with_story(rec, aid, settled=True)
+                else:  # joined an unsettled founder (of another processor)
+                    founder = records.get(rec.story_id)
+                    story = founder.story_id if founder else self._story_of_id(rec.story_id)
+                    records[aid] = with_story(rec, story, settled=True)
+        return records
+
+    def _story_of(self, rec: StoryRecord) -> str:
+        return rec.story_id if rec.settled else self._story_of_id(rec.article_id)
+
+    def _story_of_id(self, article_id: str) -> str:
+        """The story of ``article_id`` once it has settled (waits up to ``settle_timeout``,
+        then takes what it has: its processor may have died, a redelivery settles it)."""
+        deadline = time.monotonic() + self.config.settle_timeout.total_seconds()
+        while True:
+            rec = self.store.records([article_id]).get(article_id)
+            if rec is None or rec.settled or time.monotonic() >= deadline:
+                return rec.story_id if rec is not None else article_id
+            self._sleep(0.05)
 
     def link_batch(
         self,
@@ -433,184 +416,83 @@ class StoryClusterer:
         vectors: Sequence[F32 | None] | None = None,
     ) -> list[str]:
         """After tagging: record each article's entities (and embedding, if not given to
-        :meth:`assign`) and give an article that founded its story in this batch the story of
-        the most alike article in another language (see the module docstring); returns the
-        story ids in order and saves the state."""
+        :meth:`assign_batch`) and give an article that founded its story in this batch the
+        story of the most alike article in another language (see the module docstring);
+        returns the story ids in order, all recorded in the store."""
         cfg = self.config
         window = cfg.semantic_window.total_seconds()
         moved: dict[str, str] = {}
         vecs = vectors if vectors is not None else [None] * len(article_ids)
+        changed: dict[str, StoryRecord] = {}
         for aid, ents, vec in zip(article_ids, entities, vecs, strict=True):
-            entry = self._index.get(aid) or self._fresh.get(aid)
-            if entry is None:
-                continue
-            if vec is not None and entry.vec is None and aid in self._fresh:
-                entry = replace(entry, vec=_unit(vec))
-                if not self._index.get(aid) and entry.ts >= self._newest - self._window:
-                    self._index.add(entry)
-            entry = replace(entry, ents=frozenset(ents))
-            founded = entry.story_id == aid and aid in self._fresh  # here, not redelivered
-            if founded and entry.vec is not None and entry.ents:
+            rec = self._fresh.get(aid)
+            if rec is None:
+                continue  # redelivered: its story is decided
+            if rec.vec is None and vec is not None:
+                rec = replace(rec, vec=_unit(vec))
+            rec = replace(rec, ents=frozenset(ents))
+            if rec.story_id == aid and rec.vec is not None and rec.ents:
                 best = max(
-                    ((cos + cfg.entity_weight * _jaccard(entry.ents, old.ents), old)
-                     for old, cos in self._index.nearest(entry, window, cfg.semantic_candidates)
+                    ((cos + cfg.entity_weight * _jaccard(rec.ents, old.ents), old)
+                     for old, cos in self.store.nearest(
+                         rec.vec, rec.ts - window, rec.ts + window, rec.lang,
+                         cfg.semantic_candidates)
                      if old.article_id != aid and old.story_id not in moved),
                     key=lambda pair: pair[0],
                     default=None,
                 )
                 if best is not None and best[0] >= cfg.semantic_threshold:
                     moved[aid] = best[1].story_id
-            self._update(entry)
-        if moved:  # members that joined a moved founder by their words follow it
-            for e in list(self._fresh.values()):
-                if e.story_id in moved:
-                    self._update(replace(e, story_id=moved[e.story_id]))
-        ids = [e.story_id if (e := self._fresh.get(a)) else self._known(a) or a
-               for a in article_ids]
+                    rec = with_story(rec, best[1].story_id)
+            self._fresh[aid] = changed[aid] = rec
+        for aid, rec in self._fresh.items():  # joined a moved founder by their words: follow
+            if rec.story_id in moved and aid not in moved:
+                self._fresh[aid] = changed[aid] = with_story(rec, moved[rec.story_id])
+        if changed:
+            self.store.update_records(list(changed.values()))
+        ids = [
+            r.story_id if (r := self._fresh.get(a)) else self._recorded(a) for a in article_ids
+        ]
         self.commit()
         return ids
 
-    def _update(self, entry: Entry) -> None:
-        self._index.replace(entry)
-        if entry.article_id in self._fresh:
-            self._fresh[entry.article_id] = entry
-        self._pending = [entry if p.article_id == entry.article_id else p for p in self._pending]
-
     def assign(
-        self,
-        article_id: str,
-        title: str,
-        text: str,
-        when: datetime,
-        vec: F32 | None = None,
-        lang: str = "",
+        self, article_id: str, title: str, text: str, when: datetime,
+        vec: F32 | None = None, lang: str = "",
     ) -> str:
-        known = self._known(article_id)
-        if known is not None:
-            return known
-        vec = _unit(vec)
-        new = Entry(article_id, article_id, when.timestamp(), signature(title, text), vec, lang)
-        entry = self._match(new)
-        self._fresh[article_id] = entry
-        if self._state is not None:
-            self._pending.append(entry)
-        self._newest = max(self._newest, entry.ts)
-        self._index.evict_before(self._newest - self._window)
-        if entry.indexable and entry.ts >= self._newest - self._window:
-            self._index.add(entry)
-        return entry.story_id
+        """One article (tests and tools); the state is kept as by :meth:`assign_batch`."""
+        art = RawArticle(article_id=article_id, url=f"urn:{article_id}", title=title,
+                         text=text, published=when, fetched=when)
+        (story,) = self.assign_batch([art], [vec], [lang], commit=False)
+        return story
 
-    def _known(self, article_id: str) -> str | None:
-        entry = self._index.get(article_id)
-        if entry is not None:
-            return entry.story_id
-        for pending in self._pending:
-            if pending.article_id == article_id:
-                return pending.story_id
-        return self._state.lookup(article_id) if self._state else None
-
-    def _match(self, new: Entry) -> Entry:
-        """``new`` with the story of the earliest matching article within the window."""
-        near = [e for e in self._index.candidates(new.sig) if abs(e.ts - new.ts) <= self._window]
-        for old in sorted(near, key=lambda e: (e.ts, e.article_id)):
-            if same_story(new.sig, old.sig, self.config):
-                return replace(new, story_id=old.story_id)
-        return new
+    def _recorded(self, article_id: str) -> str:
+        rec = self.store.records([article_id]).get(article_id)
+        return rec.story_id if rec is not None else article_id
 
     def commit(self) -> None:
-        """Persist the assignments made since the last commit and prune, in one transaction."""
-        if self._state is not None and self._pending:
-            self._state.save(self._pending, *self._horizons())
-        self._pending = []
+        """End of a batch: the records are in the store already."""
         self._fresh = {}
 
-    def _horizons(self) -> tuple[float, float]:
-        """Signatures before the first and assignments before the second are dropped."""
+    def _maybe_prune(self) -> None:
+        """Every ``prune_every``: drop band claims older than the window, records older than
+        ``keep_assignments`` (a redelivered article older than that founds a story again)."""
+        every = self.config.prune_every.total_seconds()
+        if self._newest - self._pruned < every or self._newest == float("-inf"):
+            return
+        self._pruned = self._newest
         keep = self.config.keep_assignments.total_seconds()
-        return self._newest - self._window, self._newest - keep
+        self.store.prune(self._newest - self._window, self._newest - keep)
 
     def close(self) -> None:
         self.commit()
-        if self._state is not None:
-            self._state.close()
+        self.store.close()
 
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS story_articles (
-    article_id TEXT PRIMARY KEY, story_id TEXT NOT NULL, ts REAL NOT NULL, sig BLOB,
-    n_full INTEGER NOT NULL, n_lead INTEGER NOT NULL, n_words INTEGER NOT NULL,
-    vec BLOB, lang TEXT NOT NULL DEFAULT '', ents TEXT NOT NULL DEFAULT '');
-CREATE INDEX IF NOT EXISTS story_articles_ts ON story_articles (ts);
-"""
+def _signature(rec: StoryRecord) -> Signature:
+    return Signature.from_bytes(rec.sig, rec.n_full, rec.n_lead, rec.n_words)
 
 
-def _sig_blob(entry: Entry) -> bytes | None:
-    """The stored signature; an article matchable only by its embedding keeps one too, so
-    that it is loaded again (the loader reads rows that still have a signature)."""
-    blob = entry.sig.to_bytes()
-    if blob is None and entry.vec is not None:
-        blob = entry.sig.full.tobytes() + entry.sig.lead.tobytes()
-    return blob
-
-
-class SqliteStoryState:
-    """Signatures and assignments in one SQLite table (WAL); ``sig`` is NULL once pruned."""
-
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
-        columns = {row[1] for row in self._db.execute("PRAGMA table_info(story_articles)")}
-        for column, kind in (("vec", "BLOB"), ("lang", "TEXT NOT NULL DEFAULT ''"),
-                             ("ents", "TEXT NOT NULL DEFAULT ''")):
-            if column not in columns:  # a state file of a version before this column
-                self._db.execute(f"ALTER TABLE story_articles ADD COLUMN {column} {kind}")
-        if self._db.execute("PRAGMA user_version").fetchone()[0] != SIGNATURE_VERSION:
-            self._db.execute("UPDATE story_articles SET sig = NULL")  # other hashing: unusable
-            self._db.execute(f"PRAGMA user_version = {SIGNATURE_VERSION}")
-
-    def load(self, window: float, limit: int) -> list[Entry]:
-        rows = self._db.execute(
-            "SELECT article_id, story_id, ts, sig, n_full, n_lead, n_words, vec, lang, ents"
-            " FROM story_articles"
-            " WHERE sig IS NOT NULL AND ts >= (SELECT MAX(ts) FROM story_articles) - ?"
-            " ORDER BY ts DESC LIMIT ?",
-            (window, limit),
-        ).fetchall()
-        return [
-            Entry(aid, sid, ts, Signature.from_bytes(blob, n_full, n_lead, n_words),
-                  _unit(np.frombuffer(vec, dtype=np.float16).astype(np.float32)) if vec else None,
-                  lang, frozenset(ents.split("\t")) if ents else frozenset())
-            for aid, sid, ts, blob, n_full, n_lead, n_words, vec, lang, ents in reversed(rows)
-        ]
-
-    def lookup(self, article_id: str) -> str | None:
-        row = self._db.execute(
-            "SELECT story_id FROM story_articles WHERE article_id = ?", (article_id,)
-        ).fetchone()
-        return None if row is None else str(row[0])
-
-    def save(self, entries: Sequence[Entry], sigs_before: float, rows_before: float) -> None:
-        rows = [
-            (e.article_id, e.story_id, e.ts, _sig_blob(e), e.sig.n_full, e.sig.n_lead,
-             e.sig.n_words, e.vec.astype(np.float16).tobytes() if e.vec is not None else None,
-             e.lang, "\t".join(sorted(e.ents)))
-            for e in entries
-        ]
-        with self._db:  # one transaction: commits, or rolls back on an exception
-            self._db.execute("BEGIN IMMEDIATE")
-            self._db.executemany(
-                "INSERT OR IGNORE INTO story_articles (article_id, story_id, ts, sig, n_full,"
-                " n_lead, n_words, vec, lang, ents) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                rows,
-            )
-            self._db.execute(
-                "UPDATE story_articles SET sig = NULL, vec = NULL WHERE ts < ? AND sig IS NOT NULL",
-                (sigs_before,),
-            )
-            self._db.execute("DELETE FROM story_articles WHERE ts < ?", (rows_before,))
-
-    def close(self) -> None:
-        self._db.close()
+def _missing(article: RawArticle) -> StoryRecord:
+    """An article too short to sign that the store lost (never happens but costs nothing)."""
+    return StoryRecord(article.article_id, article.article_id, 0.0)

@@ -8,7 +8,6 @@ import itertools
 import json
 import random
 import re
-import sqlite3
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,11 +18,13 @@ import pytest
 
 from newsmon.schema import RawArticle
 from process.story import (
+    SIGNATURE_VERSION,
     ClusterConfig,
     StoryClusterer,
     event_time,
     same_story,
     signature,
+    story_band_keys,
 )
 
 from .conftest import DEV, ROOT
@@ -178,14 +179,21 @@ def test_articles_outside_the_window_start_a_new_story() -> None:
     clusterer = StoryClusterer(ClusterConfig(window=timedelta(hours=72)))
     assert clusterer.assign("old", a["title"], a["text"], T0) == "old"
     assert clusterer.assign("new", a["title"], a["text"], T0 + timedelta(hours=73)) == "new"
-    assert len(clusterer) == 1  # "old" was evicted when the newest event moved past its window
 
 
-def test_memory_is_bounded_by_max_entries() -> None:
-    clusterer = StoryClusterer(ClusterConfig(max_entries=5))
-    for i, a in enumerate(dev_articles()[:12]):
-        clusterer.assign(a["id"], a["title"], a["text"], T0 + timedelta(minutes=i))
-    assert len(clusterer) == 5
+def test_the_store_forgets_bands_past_the_window_and_records_past_keep() -> None:
+    cfg = ClusterConfig(window=timedelta(hours=1), keep_assignments=timedelta(days=2),
+                        prune_every=timedelta(0))
+    a, b = dev_articles()[:2]
+    clusterer = StoryClusterer(cfg)
+    clusterer.assign("a", a["title"], a["text"], T0)
+    keys = story_band_keys(signature(a["title"], a["text"]))
+    assert set(clusterer.store.band_owners(keys).values()) == {"a"}
+    clusterer.assign("b", b["title"], b["text"], T0 + timedelta(hours=2))
+    assert clusterer.store.band_owners(keys) == {}  # past the window: no longer a candidate
+    assert "a" in clusterer.store.records(["a"])  # its assignment is kept
+    clusterer.assign("c", b["title"] + " x", b["text"], T0 + timedelta(days=3))
+    assert clusterer.store.records(["a"]) == {}  # past keep_assignments
 
 
 def test_event_time_is_published_but_never_after_fetch() -> None:
@@ -196,14 +204,13 @@ def test_event_time_is_published_but_never_after_fetch() -> None:
 
 
 def test_state_survives_restart(tmp_path: Path) -> None:
-    path = tmp_path / "process.sqlite3"
+    path = tmp_path / "newsmon.db"
     a, b = dev_articles()[:2]
     clusterer = StoryClusterer.open(path)
     assert clusterer.assign_batch([article("a", a["title"], a["text"])]) == ["a"]
     clusterer.close()
 
     reopened = StoryClusterer.open(path)
-    assert len(reopened) == 1
     later = T0 + timedelta(hours=1)
     copy = article("copy", *rewire(a["title"], a["text"], random.Random(0)), later)
     assert reopened.assign_batch([copy, article("b", b["title"], b["text"])]) == ["a", "b"]
@@ -214,44 +221,13 @@ def test_state_survives_restart(tmp_path: Path) -> None:
     again.close()
 
 
-def test_restart_prunes_signatures_but_keeps_assignments(tmp_path: Path) -> None:
-    path = tmp_path / "process.sqlite3"
-    cfg = ClusterConfig(window=timedelta(hours=1), keep_assignments=timedelta(days=2))
-    a, b, c = dev_articles()[:3]
-    first = StoryClusterer.open(path, cfg)
-    first.assign_batch([article("a", a["title"], a["text"])])
-    first.assign_batch([article("b", b["title"], b["text"], T0 + timedelta(hours=2))])
-    first.close()
-
-    second = StoryClusterer.open(path, cfg)
-    assert len(second) == 1  # only "b" is within the window of the newest event
-    assert second.assign_batch([article("a", "x", "y")]) == ["a"]  # assignment still known
-    second.assign_batch([article("c", c["title"], c["text"], T0 + timedelta(days=3))])
-    second.close()
-
-    third = StoryClusterer.open(path, cfg)
-    late = T0 + timedelta(days=3)
-    assert third.assign_batch([article("a-copy", a["title"], a["text"], late)]) == ["a-copy"]
-    # "a" is older than keep_assignments: forgotten, it clusters afresh
-    assert third.assign_batch([article("a", a["title"], a["text"], late)]) == ["a-copy"]
-    third.close()
-
-
-def test_signatures_of_another_version_are_dropped_on_open(tmp_path: Path) -> None:
-    path = tmp_path / "process.sqlite3"
+def test_band_keys_carry_the_signature_version() -> None:
     a = dev_articles()[0]
-    first = StoryClusterer.open(path)
-    first.assign_batch([article("a", a["title"], a["text"])])
-    first.close()
-    db = sqlite3.connect(path)
-    db.execute("PRAGMA user_version = 0")
-    db.close()
-    reopened = StoryClusterer.open(path)
-    assert len(reopened) == 0
-    assert reopened.assign_batch([article("a", "x", "y")]) == ["a"]  # assignments are kept
-    copy = article("b", a["title"], a["text"], T0 + timedelta(hours=1))
-    assert reopened.assign_batch([copy]) == ["b"]
-    reopened.close()
+    clusterer = StoryClusterer()
+    clusterer.assign("a", a["title"], a["text"], T0)
+    sig = signature(a["title"], a["text"])
+    stored = set(clusterer.store.band_owners(story_band_keys(sig)))
+    assert stored and all(k.startswith(f"v{SIGNATURE_VERSION}-") for k in stored)
 
 
 # ------------------------------------------------------------- across languages, by meaning
@@ -321,15 +297,8 @@ def test_a_redelivered_founder_keeps_its_story() -> None:
     assert c.link_batch(["b" * 32], [("Kremlin",)]) == ["b" * 32]
 
 
-def test_embeddings_survive_a_restart_and_old_state_files_migrate(tmp_path: Path) -> None:
-    path = tmp_path / "process.sqlite3"
-    old = sqlite3.connect(path)  # a state file of the version before embeddings
-    old.execute("CREATE TABLE story_articles (article_id TEXT PRIMARY KEY, story_id TEXT NOT"
-                " NULL, ts REAL NOT NULL, sig BLOB, n_full INTEGER NOT NULL, n_lead INTEGER"
-                " NOT NULL, n_words INTEGER NOT NULL)")
-    old.execute("PRAGMA user_version = 1")
-    old.commit()
-    old.close()
+def test_embeddings_survive_a_restart(tmp_path: Path) -> None:
+    path = tmp_path / "newsmon.db"
     c = StoryClusterer.open(path)
     first = _assign(c, "a" * 32, EN, T0, _vec(1, 0.1), "en")
     c.close()
