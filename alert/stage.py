@@ -15,14 +15,18 @@ entry is marked ``sent`` / ``partial`` / ``failed``. Consequences, deliberately:
   case of the rule's channels). Whoever handles the uncommitted record next waits
   (TransientError) until the lease ends, then claims the entry — the claim is itself a
   create-only ledger entry ``<id>~lease<n>``, so exactly one worker takes over — and sends
-  the channels not yet recorded as sent. No alert is lost. The one repeat possible is a
+  the channels not yet recorded as sent. A retry of the sender's own pending entry claims a
+  new epoch the same way, so it and a worker that saw the lease run out (the story's other
+  articles reach other workers) never both send. No alert is lost. The one repeat possible is a
   channel that delivered but whose outcome was not recorded before the crash: receivers can
   drop it by the delivery id (``X-Newsmon-Delivery`` / ``Message-ID`` = ledger id).
 
 Digest rules record matches as ``queued`` entries (same dedup); :meth:`AlertStage.tick`
 (called after every batch) sends one digest per rule and period once the period has ended,
-under the same create-only + lease scheme (id from the rule and the period). With
-``immediate: true`` an alert is sent at once *and* a queued copy joins the digest.
+under the same create-only + lease scheme (id from the rule and the period); a digest another
+worker is sending is looked at again at each tick until it is sent, or claimed once its lease
+ran out. With ``immediate: true`` an alert is sent at once *and* a queued copy joins the
+digest.
 
 Spike rules count instead of alerting per story (:mod:`alert.spiking`); the stage also
 consumes ``news.health.v1``, the poller's feed-health changes, and routes them to the health
@@ -194,24 +198,33 @@ class AlertStage:
         return True
 
     def _resume(self, rule: Rule, aid: str, entry: dict[str, Any]) -> None:
-        """A pending entry: ours (retry now), another live worker's (wait), or orphaned
-        (claim it, exactly once, and send what is not sent yet)."""
+        """A pending entry: another live worker's (wait), or ours from an earlier try, or
+        orphaned: claimed anew, then the channels not sent yet are sent."""
         now = self._clock()
-        if entry.get("owner") != self._owner:
-            if now < datetime.fromisoformat(str(entry["lease_until"])):
-                self._suppress(rule, "pending")
-                raise TransientError(f"alert {aid} is being sent by another worker; retry later")
-            epoch = int(entry.get("lease_epoch", 0)) + 1
-            claim = {"kind": "lease", "rule": rule.name, "owner": self._owner,
-                     "created": now.isoformat()}
-            if not self._store.record_alert(f"{aid}~lease{epoch}", claim):
+        if entry.get("owner") != self._owner and now < _lease_end(entry):
+            self._suppress(rule, "pending")
+            raise TransientError(f"alert {aid} is being sent by another worker; retry later")
+        self._send(rule, aid, self._claim(rule, aid, entry, now))
+
+    def _claim(self, rule: Rule, aid: str, entry: dict[str, Any], now: datetime) -> dict[str, Any]:
+        """Every try after the first sends under a new lease epoch, claimed with a create-only
+        ledger entry ``<id>~lease<n>``: of two workers that read the same pending entry — our
+        own retry and another worker that saw its lease run out, say — exactly one wins, so a
+        channel is never sent by both. TransientError for the one that lost."""
+        epoch = int(entry.get("lease_epoch", 0)) + 1
+        claim_id = f"{aid}~lease{epoch}"
+        claim = {"kind": "lease", "rule": rule.name, "owner": self._owner,
+                 "created": now.isoformat()}
+        if not self._store.record_alert(claim_id, claim):
+            held = self._store.get_alert(claim_id)  # ours, if an earlier try got this far
+            if held is None or held.get("owner") != self._owner:
                 raise TransientError(f"alert {aid} was claimed by another worker; retry later")
-            lease = {"owner": self._owner, "lease_epoch": epoch,
-                     "lease_until": (now + rule.lease).isoformat()}
-            self._store.update_alert(aid, lease)
-            entry = {**entry, **lease}
+        lease = {"owner": self._owner, "lease_epoch": epoch,
+                 "lease_until": (now + rule.lease).isoformat()}
+        self._store.update_alert(aid, lease)
+        if entry.get("owner") != self._owner:
             log.warning("alert claimed rule=%s id=%s epoch=%d", rule.name, aid, epoch)
-        self._send(rule, aid, entry)
+        return {**entry, **lease}
 
     def _send(self, rule: Rule, aid: str, entry: dict[str, Any],
               payload: Mapping[str, Any] | None = None) -> None:
@@ -264,33 +277,42 @@ class AlertStage:
             if rule.digest is None:
                 continue
             period = previous_period(rule.digest, rule.timezone, now - DIGEST_GRACE)
-            if (rule.name, period.key) not in self._digested:
-                self._flush_digest(rule, period.key, now)
+            if (rule.name, period.key) not in self._digested and self._flush_digest(
+                rule, period.key, now
+            ):
                 self._digested.add((rule.name, period.key))
 
-    def _flush_digest(self, rule: Rule, period: str, now: datetime) -> None:
+    def _flush_digest(self, rule: Rule, period: str, now: datetime) -> bool:
+        """Send the period's digest unless it is sent or nothing is queued: True once settled;
+        False while another live worker is sending it (asked again at the next tick, and
+        claimed when its lease has run out)."""
         did = alert_id(rule.name, f"digest@{period}")
         entry = self._store.get_alert(did)
         if entry is None:
             items = [e for e in self._store.alerts({"rule": rule.name, "status": "queued"})
                      if str(e.get("period", "")) <= period]
             if not items:
-                return
+                return True
             items.sort(key=lambda e: str(e.get("created", "")))
             entry = {"kind": "digest", "rule": rule.name, "period": period, "status": "pending",
                      "owner": self._owner, "lease_until": (now + rule.lease).isoformat(),
                      "lease_epoch": 0, "created": now.isoformat(), "deliveries": {},
                      "rounds": 0, "articles": [str(e["alert_id"]) for e in items]}
             if not self._store.record_alert(did, entry):
-                return  # another worker is sending this digest
+                return False  # another worker is sending this digest: see it at the next tick
             for item in items:  # they belong to this digest now, sent or not yet
                 self._store.update_alert(str(item["alert_id"]), {"status": "digested"})
-        elif entry.get("status") != "pending" or (
-            entry.get("owner") != self._owner
-            and now < datetime.fromisoformat(str(entry["lease_until"]))
-        ):
-            return
+        elif entry.get("status") != "pending":
+            return True
+        elif entry.get("owner") != self._owner and now < _lease_end(entry):
+            return False
+        else:
+            try:
+                entry = self._claim(rule, did, entry, now)
+            except TransientError:
+                return False
         self._send_digest(rule, did, entry)
+        return True
 
     def _send_digest(self, rule: Rule, did: str, entry: dict[str, Any]) -> None:
         members = [self._store.get_alert(a) for a in entry.get("articles", [])]
@@ -298,3 +320,7 @@ class AlertStage:
         payload = {"kind": "digest", "rule": rule.name, "period": entry["period"],
                    "timezone": rule.timezone.key, "items": items, "alert_id": did}
         self._send(rule, did, entry, payload)
+
+
+def _lease_end(entry: Mapping[str, Any]) -> datetime:
+    return datetime.fromisoformat(str(entry["lease_until"]))

@@ -166,3 +166,89 @@ def test_digest_sends_one_message_per_period_once() -> None:
     assert sorted(i["story_id"] for i in sent[0]["items"]) == ["s1", "s2", "s3"]
     statuses = {e["status"] for e in store.alerts({"kind": "alert"})}
     assert statuses == {"digested"}
+
+
+def test_own_retry_and_a_takeover_that_read_the_same_entry_never_both_send() -> None:
+    # Two alerters: a story's articles reach both (they are keyed by article_id). A's channel
+    # failed; while A backs off its lease runs out and B claims the entry. A's retry read the
+    # entry before B's claim was written: it must not send as well.
+    store, clock = MemoryStore(), Clock()
+    a_ch, b_ch = Recording("a", [TransientError]), Recording("b")
+    a, b = AlertStage(store, [rule(a_ch)], clock), AlertStage(store, [rule(b_ch)], clock)
+    with pytest.raises(TransientError):
+        a.handle([rec("s1", 1)])
+    aid = alert_id("r", "s1")
+    stale = store.get_alert(aid)  # what A's retry read, owner A, lease over
+    assert stale is not None and stale["status"] == "pending"
+    clock.now += rule(a_ch).lease + timedelta(seconds=1)
+    b.handle([rec("s1", 2)])  # B takes the orphaned-looking entry over and sends
+    with pytest.raises(TransientError, match="claimed"):
+        a._resume(rule(a_ch), aid, stale)
+    assert (len(a_ch.sent), len(b_ch.sent)) == (0, 1)
+    a.handle([rec("s1", 1)])  # A's batch retried once more: sent already, suppressed
+    assert (len(a_ch.sent), len(b_ch.sent)) == (0, 1)
+
+
+def test_a_claim_whose_ledger_update_failed_is_still_ours_on_the_retry() -> None:
+    store, clock, ch = MemoryStore(), Clock(), Recording("a", [TransientError])
+    stage = AlertStage(store, [rule(ch)], clock)
+    with pytest.raises(TransientError):
+        stage.handle([rec("s1", 1)])
+    aid = alert_id("r", "s1")
+    store.record_alert(aid + "~lease1", {"kind": "lease", "owner": stage._owner})
+    stage.handle([rec("s1", 1)])  # the entry still says epoch 0: the claim of 1 is ours
+    assert len(ch.sent) == 1
+
+
+def _orphaned_digest(store: MemoryStore, clock: Clock) -> None:
+    """A digest whose sender died mid-send: its entry is pending, leased to the dead one."""
+    dying = AlertStage(store, [rule(Recording("x", [Crash]), digest="hourly")], clock)
+    dying.handle([rec("s1", 1)])
+    clock.now += timedelta(hours=1, minutes=1)
+    with pytest.raises(Crash):
+        dying.tick()
+
+
+class StaleReads:
+    """A store whose first read of one ledger entry returns an earlier copy: the other worker
+    read it just before this one's write landed."""
+
+    def __init__(self, store: MemoryStore, aid: str, stale: dict[str, Any]) -> None:
+        self._store, self._aid, self._stale = store, aid, stale
+
+    def get_alert(self, aid: str) -> dict[str, Any] | None:
+        if aid == self._aid and self._stale:
+            stale, self._stale = self._stale, {}
+            return stale
+        return self._store.get_alert(aid)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+
+def test_an_orphaned_digest_is_claimed_by_exactly_one_of_two_workers() -> None:
+    store, clock = MemoryStore(), Clock()
+    _orphaned_digest(store, clock)
+    clock.now += timedelta(minutes=1)  # the dead sender's lease has run out
+    did = next(e["alert_id"] for e in store.alerts({"kind": "digest"}))
+    stale = store.get_alert(did)
+    assert stale is not None and stale["status"] == "pending"
+    ch1, ch2 = Recording("1"), Recording("2")
+    a = AlertStage(store, [rule(ch1, digest="hourly")], clock)
+    b = AlertStage(StaleReads(store, did, stale), [rule(ch2, digest="hourly")], clock)  # type: ignore[arg-type]
+    a.tick()
+    b.tick()  # read the entry still pending, before a's sending was recorded
+    sent = ch1.sent + ch2.sent
+    assert len(sent) == 1 and sent[0]["kind"] == "digest"
+
+
+def test_a_digest_leased_to_another_worker_is_sent_once_the_lease_runs_out() -> None:
+    store, clock = MemoryStore(), Clock()
+    _orphaned_digest(store, clock)
+    ch = Recording()
+    restarted = AlertStage(store, [rule(ch, digest="hourly")], clock)
+    restarted.tick()  # still leased to the dead worker: not sent, and not given up on
+    assert ch.sent == []
+    clock.now += timedelta(minutes=1)
+    restarted.tick()
+    assert len(ch.sent) == 1 and ch.sent[0]["kind"] == "digest"
