@@ -20,6 +20,11 @@ listed by two feeds is published once), ``bus.flush()``es, then marks them seen 
 feeds' records. A slow feed therefore never holds back the others. If a flush raises
 :class:`TransientError` nothing of that batch is marked and no later batch is published; the
 round raises once every lane is done, and the next round publishes those articles again.
+
+With several ingest instances the poller polls only the feeds its instance owns
+(:mod:`ingest.ownership`), and after each batch's articles are acknowledged it writes the
+feeds' records, with the ids of their published items, to the shared table
+(:mod:`ingest.shared`), where the next owner of a feed finds them.
 """
 
 from __future__ import annotations
@@ -28,26 +33,26 @@ import logging
 import queue
 import random
 import time
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 from ingest import metrics
-from ingest.fetch import Fetcher, FetchResult, Validators
+from ingest.fetch import Fetcher, Validators
 from ingest.fulltext import FullText, needs_full_text
-from ingest.health import Change, Observation, Sniff, announce, assess, sniff, unannounced
+from ingest.health import announce, assess, sniff, unannounced
 from ingest.kinds import ErrorKind
-from ingest.parse import ParsedFeed
+from ingest.outcome import Outcome, drain, host_lanes, observed, polled, report_of
 from ingest.parsing import Parser
 from ingest.politeness import HostGate, host_key
-from ingest.records import Plan, Polled, after_poll, is_stale
+from ingest.records import Plan, after_poll, is_stale
 from ingest.report import FeedReport, PollReport, log_report, redact_url
-from ingest.schedule import Bounds, http_hint_seconds
+from ingest.schedule import Bounds
+from ingest.shared import encode_record, with_recent
 from ingest.state import STATE_FILE, FeedRecord, FeedState
-from newsmon.bus import RAW_TOPIC, Bus
+from newsmon.bus import RAW_TOPIC, Bus, Membership
 from newsmon.config import FeedConfig, Settings
 from newsmon.errors import TransientError
 from newsmon.schema import RawArticle, encode
@@ -57,28 +62,6 @@ __all__ = ["FeedPoller", "FeedReport", "PollReport", "redact_url"]
 log = logging.getLogger(__name__)
 
 NEVER = datetime.max.replace(tzinfo=UTC)
-BATCH_LINGER = 0.05  # seconds to gather finished feeds into one publish/flush/transaction
-
-
-@dataclass
-class _Outcome:
-    """Fetch + parse of one feed, before anything is published or stored."""
-
-    feed: FeedConfig
-    fetched: FetchResult | None = None
-    parsed: ParsedFeed | None = None
-    error: ErrorKind | None = None
-    detail: str = ""
-    listed: int = 0
-    digests: frozenset[str] | None = None
-    fresh: list[RawArticle] = field(default_factory=list)  # unseen when the lane looked
-    new: list[RawArticle] = field(default_factory=list)  # published by this round
-    sniffed: Sniff | None = None  # an anti-bot page or a web page instead of the feed
-    changes: list[Change] = field(default_factory=list)  # health signals begun or ended
-
-    @property
-    def url(self) -> str:
-        return str(self.feed.url)
 
 
 class FeedPoller:
@@ -133,25 +116,71 @@ class FeedPoller:
         self._resumed_mark = max(
             (r.resumed for r in self._records.values() if r.resumed is not None), default=None
         )
+        self._mine: set[str] | None = None  # the feeds we own; None: every configured one
+        self._member: Membership | None = None
 
     @property
     def state(self) -> FeedState:
         return self._state
 
+    @property
+    def feeds(self) -> list[FeedConfig]:
+        """The feeds this poller polls: those it owns (every configured one when alone)."""
+        mine = self._mine
+        return self._feeds if mine is None else [f for f in self._feeds if str(f.url) in mine]
+
+    def share_through(self, member: Membership) -> None:
+        """Write each feed's record to the shared table after every poll (several instances:
+        whoever takes the feed over starts from it)."""
+        self._member = member
+
+    def record(self, url: str) -> FeedRecord:
+        """The record the poller holds for a configured feed."""
+        return self._records[url]
+
+    def own(self, urls: Iterable[str]) -> None:
+        """Poll only these of the configured feeds from now on."""
+        self._mine = set(urls)
+
+    def adopt(self, record: FeedRecord, seen: Iterable[str], now: datetime) -> None:
+        """Take over a feed from the record its last owner shared: validators, schedule,
+        health; ``seen``, its published items, are marked seen here too."""
+        self._records[record.url] = record
+        self._digests.pop(record.url, None)  # the last document we parsed may be older
+        self._state.save(record)
+        self._state.mark_seen(((aid, record.url) for aid in seen), now)
+
+    def resend(self, urls: Iterable[str]) -> None:
+        """Publish these feeds' items again at their next poll, due now: the seen-state of
+        them is forgotten and the validators dropped (the store lacks what they claim)."""
+        urls = [u for u in urls if u in self._records]
+        self._state.forget_seen(urls)
+        for url in urls:
+            self._records[url] = replace(
+                self._records[url],
+                etag=None,
+                last_modified=None,
+                body_hash=None,
+                recent=None,
+                next_poll=None,
+            )
+            self._digests.pop(url, None)
+        self._state.save_many(self._records[u] for u in urls)
+
     def poll_due(self, now: datetime) -> PollReport:
         """Poll every feed whose next poll time is ≤ ``now``. Raises :class:`TransientError`
         if the bus did not acknowledge; the unpublished articles stay unseen."""
         self._pick_up_resumed()
-        return self._round([f for f in self._feeds if self._due(f, now)], now)
+        return self._round([f for f in self.feeds if self._due(f, now)], now)
 
     def poll_all(self, now: datetime) -> PollReport:
         """Poll every feed once, due or not (``--once``); gone feeds are skipped."""
         self._pick_up_resumed()
-        return self._round([f for f in self._feeds if not self._record(f).gone], now)
+        return self._round([f for f in self.feeds if not self._record(f).gone], now)
 
     def next_due(self) -> datetime:
         """The earliest next poll time over the live feeds (far future when there are none)."""
-        live = [self._record(f) for f in self._feeds if not self._record(f).gone]
+        live = [self._record(f) for f in self.feeds if not self._record(f).gone]
         if any(r.next_poll is None for r in live):
             return datetime.fromtimestamp(0, UTC)
         return min((r.next_poll for r in live if r.next_poll is not None), default=NEVER)
@@ -184,15 +213,15 @@ class FeedPoller:
     def _round(self, feeds: Sequence[FeedConfig], now: datetime) -> PollReport:
         if not feeds:
             return PollReport()
-        done: queue.Queue[_Outcome] = queue.Queue()
-        lanes = _lanes(feeds, self._settings.ingest.host_concurrency, self._records)
+        done: queue.Queue[Outcome] = queue.Queue()
+        lanes = host_lanes(feeds, self._settings.ingest.host_concurrency, self._records)
         reports: dict[str, FeedReport] = {}
         failure: TransientError | None = None
         for lane in lanes:
             self._pool.submit(self._run_lane, lane, now, done)
         received = 0
         while received < len(feeds):
-            batch = _drain(done, len(feeds) - received)
+            batch = drain(done, len(feeds) - received)
             received += len(batch)
             failure = self._finish(batch, now, failure, reports)
         self._update_gauges(now)
@@ -200,13 +229,13 @@ class FeedPoller:
             raise failure
         return PollReport(tuple(reports[str(f.url)] for f in feeds if str(f.url) in reports))
 
-    def _run_lane(self, lane: list[FeedConfig], now: datetime, done: queue.Queue[_Outcome]) -> None:
+    def _run_lane(self, lane: list[FeedConfig], now: datetime, done: queue.Queue[Outcome]) -> None:
         for feed in lane:
             done.put(self._poll_one(feed, now))
 
-    def _poll_one(self, feed: FeedConfig, now: datetime) -> _Outcome:
+    def _poll_one(self, feed: FeedConfig, now: datetime) -> Outcome:
         """Fetch, parse and enrich one feed; any failure, even a bug, stays in this feed."""
-        outcome = _Outcome(feed)
+        outcome = Outcome(feed)
         try:
             self._fetch(outcome, now)
             fetched = outcome.fetched
@@ -221,7 +250,7 @@ class FeedPoller:
             outcome.error, outcome.detail = ErrorKind.INTERNAL, f"{type(exc).__name__}: {exc}"
         return outcome
 
-    def _fetch(self, outcome: _Outcome, now: datetime) -> None:
+    def _fetch(self, outcome: Outcome, now: datetime) -> None:
         record = self._records[outcome.url]
         target = record.moved_to or outcome.url
         validators = Validators(record.etag, record.last_modified, record.body_hash)
@@ -234,7 +263,7 @@ class FeedPoller:
         if not fetched.ok:
             outcome.error, outcome.detail = fetched.error, fetched.detail
 
-    def _parse(self, outcome: _Outcome, now: datetime) -> None:
+    def _parse(self, outcome: Outcome, now: datetime) -> None:
         fetched = outcome.fetched
         assert fetched is not None
         changed = self._parser.parse(
@@ -250,7 +279,7 @@ class FeedPoller:
         outcome.parsed, outcome.error, outcome.detail = parsed, parsed.error, parsed.detail
         outcome.listed, outcome.digests = changed.listed, changed.digests
 
-    def _keep_unseen(self, outcome: _Outcome, now: datetime) -> None:
+    def _keep_unseen(self, outcome: Outcome, now: datetime) -> None:
         assert outcome.parsed is not None
         articles = outcome.parsed.articles
         unseen = self._state.unseen(a.article_id for a in articles)
@@ -274,19 +303,22 @@ class FeedPoller:
 
     def _finish(
         self,
-        batch: list[_Outcome],
+        batch: list[Outcome],
         now: datetime,
         failure: TransientError | None,
         reports: dict[str, FeedReport],
     ) -> TransientError | None:
         """Publish the batch's new articles, then store each feed's record."""
-        if failure is None:
+        attempted = failure is None
+        if attempted:
             try:
                 self._publish(batch, now)
             except TransientError as exc:
                 failure = exc
-        stored = [o for o in batch if failure is None or not o.new]  # unpublished: keep the
-        records = [self._next_record(o, now) for o in stored]  # old record, retry next round
+        # unpublished (this batch's flush failed, or an earlier one did and this batch was
+        # not even tried): keep the old record, so the next round fetches and publishes again
+        stored = [o for o in batch if failure is None or not (o.new if attempted else o.fresh)]
+        records = [self._next_record(o, now) for o in stored]
         changed = [o for o in stored if o.changes]
         if changed and failure is None:
             try:  # health changes reach the bus before the record that holds them is saved
@@ -298,12 +330,25 @@ class FeedPoller:
                        for o, r in zip(stored, records, strict=True)]
             for outcome in changed:
                 outcome.digests = None  # parse the whole document again next time
+        if self._member is not None and failure is None:
+            failure = self._share(records)
         self._state.save_many(records)
         for outcome, record in zip(stored, records, strict=True):
             reports[outcome.url] = self._stored(outcome, record)
         return failure
 
-    def _publish(self, batch: list[_Outcome], now: datetime) -> None:
+    def _share(self, records: list[FeedRecord]) -> TransientError | None:
+        """Write the records to the shared table, after the articles they call published."""
+        assert self._member is not None
+        try:
+            for record in records:
+                self._member.put(record.url, encode_record(record), host_key(record.url))
+            self._bus.flush()
+        except TransientError as exc:  # the next owner may poll once more than needed
+            return exc
+        return None
+
+    def _publish(self, batch: list[Outcome], now: datetime) -> None:
         claimed: set[str] = set()
         for outcome in batch:
             outcome.new = []
@@ -323,115 +368,33 @@ class FeedPoller:
         self._state.mark_seen(((a.article_id, url) for url, a in new), now)
         metrics.ITEMS.inc(len(new))
 
-    def _next_record(self, outcome: _Outcome, now: datetime) -> FeedRecord:
+    def _next_record(self, outcome: Outcome, now: datetime) -> FeedRecord:
         base = outcome.feed.interval or self._settings.poll_interval
         plan = Plan(base, self._bounds, self._rng.uniform(-1.0, 1.0))
         old = self._records[outcome.url]
-        record = after_poll(old, _polled(outcome, now), now, plan)
-        record, outcome.changes = assess(old, record, _observed(outcome), now,
+        record = after_poll(old, polled(outcome, now), now, plan)
+        record, outcome.changes = assess(old, record, observed(outcome), now,
                                          self._settings.ingest)
+        if outcome.error is None and outcome.parsed is not None and outcome.parsed.articles:
+            ids = [a.article_id for a in outcome.parsed.articles]
+            unseen = self._state.unseen(ids)  # published now or before: the ids to share
+            record = with_recent(record, [i for i in ids if i not in unseen], outcome.listed)
         return record
 
-    def _stored(self, outcome: _Outcome, record: FeedRecord) -> FeedReport:
+    def _stored(self, outcome: Outcome, record: FeedRecord) -> FeedReport:
         self._records[outcome.url] = record
         if outcome.error is None and outcome.digests is not None:
             self._digests[outcome.url] = outcome.digests
-        report = _report(outcome, record)
+        report = report_of(outcome, record)
         metrics.POLLS.labels(report.error or report.status).inc()
         log_report(report)
         return report
 
     def _update_gauges(self, now: datetime) -> None:
         factor = self._settings.ingest.stale_factor
-        records = [(f, self._records[str(f.url)]) for f in self._feeds]
+        records = [(f, self._records[str(f.url)]) for f in self.feeds]
         base = self._settings.poll_interval
         metrics.STALE.set(sum(is_stale(r, f.interval or base, factor, now) for f, r in records))
         metrics.GONE.set(sum(r.gone for _, r in records))
         metrics.FAILING.set(sum(r.consecutive_failures > 0 for _, r in records))
         metrics.set_health(r for _, r in records)
-
-
-def _lanes(
-    feeds: Sequence[FeedConfig], per_host: int, records: dict[str, FeedRecord]
-) -> list[list[FeedConfig]]:
-    """Feeds grouped by the host they will be fetched from, in at most ``per_host`` lanes."""
-    by_host: dict[str, list[FeedConfig]] = defaultdict(list)
-    for feed in feeds:
-        by_host[host_key(records[str(feed.url)].moved_to or str(feed.url))].append(feed)
-    lanes: list[list[FeedConfig]] = []
-    for group in by_host.values():
-        count = min(per_host, len(group))
-        lanes.extend(group[i::count] for i in range(count))
-    return lanes
-
-
-def _drain(done: queue.Queue[_Outcome], limit: int, linger: float = BATCH_LINGER) -> list[_Outcome]:
-    """One outcome (waiting for it), plus those arriving within ``linger`` seconds: one
-    publish + flush + state transaction per batch instead of per feed."""
-    batch = [done.get()]
-    until = time.monotonic() + linger
-    while len(batch) < limit:
-        left = until - time.monotonic()
-        try:
-            batch.append(done.get(timeout=left) if left > 0 else done.get_nowait())
-        except queue.Empty:
-            break
-    return batch
-
-
-def _polled(outcome: _Outcome, now: datetime) -> Polled:
-    fetched, parsed = outcome.fetched, outcome.parsed
-    headers = fetched.headers if fetched else {}
-    hints: Iterable[float | None] = (
-        parsed.hint_seconds if parsed else None,
-        http_hint_seconds(headers, now) if fetched and fetched.ok else None,
-    )
-    return Polled(
-        error=outcome.error,
-        detail=outcome.detail,
-        http_status=fetched.status if fetched else None,
-        moved_to=fetched.moved_to if fetched else None,
-        retry_after=fetched.retry_after if fetched else None,
-        not_modified=bool(fetched and fetched.not_modified),
-        validators=fetched.validators if fetched and fetched.ok else None,
-        new_items=len(outcome.new),
-        listed=outcome.listed,
-        hint_seconds=max((h for h in hints if h is not None), default=None),
-        warnings=parsed.warnings if parsed else None,
-    )
-
-
-def _observed(outcome: _Outcome) -> Observation:
-    fetched, parsed = outcome.fetched, outcome.parsed
-    good = parsed is not None and parsed.error is None
-    return Observation(
-        http_status=fetched.status if fetched else None,
-        ok=outcome.error is None,
-        sniffed=outcome.sniffed,
-        linked=parsed.linked if good and parsed else 0,
-        links=len(parsed.articles) if good and parsed else 0,
-    )
-
-
-def _report(outcome: _Outcome, record: FeedRecord) -> FeedReport:
-    fetched = outcome.fetched
-    if outcome.error is not None:
-        status = "error"
-    elif fetched is not None and fetched.not_modified:
-        status = "not_modified"
-    else:
-        status = "ok"
-    return FeedReport(
-        url=outcome.url,
-        name=outcome.feed.display_name,
-        status=status,
-        new_items=len(outcome.new),
-        entries=outcome.listed,
-        http_status=fetched.status if fetched else None,
-        error=outcome.error,
-        detail=outcome.detail,
-        warnings=outcome.parsed.warnings if outcome.parsed else (),
-        next_poll=record.next_poll,
-        moved_to=record.moved_to,
-        gone=record.gone,
-    )

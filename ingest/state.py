@@ -3,6 +3,10 @@
 Per feed: validators for conditional GET, outcome of the last poll, failure count and the
 next poll time. Per article: that it was durably published. The poller marks articles seen
 only after ``bus.flush()`` returned, so a crash means a re-poll, never a loss.
+
+This file is the instance's own: on Kafka, where several instances share the feeds, the feed
+records they share on ``news.feeds.v1`` (:mod:`ingest.shared`) are the truth and this is a
+cache; and the store is the truth about what was published (:mod:`ingest.storecheck`).
 """
 
 from __future__ import annotations
@@ -39,13 +43,15 @@ CREATE TABLE IF NOT EXISTS feeds (
     resumed TEXT,
     health TEXT,
     gaps TEXT,
-    denied INTEGER NOT NULL DEFAULT 0
+    denied INTEGER NOT NULL DEFAULT 0,
+    recent TEXT
 );
 CREATE TABLE IF NOT EXISTS seen (
     article_id TEXT PRIMARY KEY,
     feed_url TEXT NOT NULL,
     first_seen TEXT NOT NULL
 );
+CREATE INDEX IF NOT EXISTS seen_by_feed ON seen (feed_url, first_seen);
 """
 
 
@@ -75,6 +81,7 @@ class FeedRecord:
     health: str | None = None  # active health signals, JSON (ingest.health)
     gaps: str | None = None  # recent gaps between polls that found new items, seconds
     denied: int = 0  # polls in a row answered 403 or 429
+    recent: str | None = None  # ids of the feed's latest items known published, newest first
 
 
 _COLUMNS = tuple(f.name for f in fields(FeedRecord))
@@ -88,6 +95,7 @@ _ADDED_COLUMNS = {
     "health": "TEXT",
     "gaps": "TEXT",
     "denied": "INTEGER NOT NULL DEFAULT 0",
+    "recent": "TEXT",
 }
 
 
@@ -246,6 +254,40 @@ class FeedState:
                 self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
+
+    def seen_sample(
+        self, feed_urls: Iterable[str], before: datetime, per_feed: int
+    ) -> dict[str, list[str]]:
+        """Per feed, the ids of up to ``per_feed`` of its latest articles marked seen before
+        ``before`` (what the seen-state claims the store should have by now)."""
+        stamp = before.astimezone(UTC).isoformat()
+        out: dict[str, list[str]] = {}
+        with self._lock:
+            for url in feed_urls:
+                rows = self._db.execute(
+                    "SELECT article_id FROM seen WHERE feed_url = ? AND first_seen <= ? "
+                    "ORDER BY first_seen DESC LIMIT ?",
+                    (url, stamp, per_feed),
+                ).fetchall()
+                if rows:
+                    out[url] = [r[0] for r in rows]
+        return out
+
+    def forget_seen(self, feed_urls: Iterable[str]) -> int:
+        """Mark every article of these feeds unseen again (they are published anew when the
+        feeds list them); how many were forgotten."""
+        urls = list(feed_urls)
+        with self._lock:
+            self._db.execute("BEGIN")
+            try:
+                cursor = self._db.executemany(
+                    "DELETE FROM seen WHERE feed_url = ?", [(u,) for u in urls]
+                )
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+        return max(0, cursor.rowcount)
 
     def close(self) -> None:
         with self._lock:

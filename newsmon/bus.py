@@ -9,6 +9,7 @@ transient failure, so the uncommitted records are delivered again.
 from __future__ import annotations
 
 import threading
+import zlib
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -19,6 +20,10 @@ TAGGED_TOPIC = "news.articles.tagged.v1"
 DEADLETTER_TOPIC = "news.deadletter.v1"
 HEALTH_TOPIC = "news.health.v1"  # feed health changes: ingest -> alert (operator alerts)
 ALL_TOPICS = (RAW_TOPIC, TAGGED_TOPIC, DEADLETTER_TOPIC, HEALTH_TOPIC)
+#: Compacted, key = feed URL, value = the poller's record of that feed. Whoever owns a
+#: partition in the ``newsmon-ingest`` group polls the feeds keyed there (:class:`Membership`).
+FEEDS_TOPIC = "news.feeds.v1"
+TABLE_PARTITIONS = 12  # of a shared table topic: the most members that can share its keys
 
 
 @dataclass(frozen=True)
@@ -47,6 +52,45 @@ class Consumer(Protocol):
     def close(self) -> None: ...
 
 
+@dataclass(frozen=True)
+class Handover:
+    """What one :meth:`Membership.sync` changed: partitions gained (their keys' last values
+    read in full before they count as owned) and lost, and the last value of every key of an
+    owned partition read since the previous sync (the replay of a gained partition, or a
+    write by anyone to an owned one)."""
+
+    gained: frozenset[int] = frozenset()
+    lost: frozenset[int] = frozenset()
+    values: Mapping[str, bytes] = field(default_factory=dict)
+
+    @property
+    def moved(self) -> bool:
+        return bool(self.gained or self.lost)
+
+
+class Membership(Protocol):
+    """A member of a group that shares a compacted keyed table: every partition of the table
+    (and so every key) belongs to exactly one live member at a time; a member that joins,
+    leaves or dies has its partitions handed over, the new owner reading each key's last
+    value before it owns the key. Ownership is only known, and only changes, inside
+    :meth:`sync`; a member that stops calling it for long loses its partitions."""
+
+    def sync(self, timeout: float = 0.0) -> Handover:
+        """Take part in the group for up to ``timeout`` seconds (returns as soon as anything
+        changed)."""
+
+    def owns(self, route: str) -> bool:
+        """Is the partition of ``route`` (a key, or what keys are placed by) ours, its last
+        values read?"""
+
+    def put(self, key: str, value: bytes, route: str | None = None) -> None:
+        """Queue ``key``'s new value, in the partition of ``route`` (default: the key itself;
+        keys placed by one route share one owner); durable once :meth:`Bus.flush` returned."""
+
+    def close(self) -> None:
+        """Leave the group (its partitions go to the others at once)."""
+
+
 class Bus(Protocol):
     def publish(
         self, topic: str, key: str | None, value: bytes, headers: Mapping[str, bytes] | None = None
@@ -59,6 +103,10 @@ class Bus(Protocol):
     def consumer(self, group: str, topics: Sequence[str]) -> Consumer: ...
 
     def ensure_topics(self, topics: Sequence[str] = ALL_TOPICS) -> None: ...
+
+    def member(self, group: str, topic: str) -> Membership:
+        """Join ``group`` as an owner of part of the compacted table ``topic`` (created if
+        missing, :data:`TABLE_PARTITIONS` partitions)."""
 
     def check(self) -> None:
         """Raise TransientError unless the bus is reachable (health check)."""
@@ -73,6 +121,7 @@ class MemoryBus:
         self._lock = threading.Lock()
         self._topics: dict[str, list[Record]] = defaultdict(list)
         self._committed: dict[tuple[str, str], int] = defaultdict(int)
+        self._tables: dict[str, _MemoryTable] = {}
 
     def publish(
         self, topic: str, key: str | None, value: bytes, headers: Mapping[str, bytes] | None = None
@@ -91,6 +140,11 @@ class MemoryBus:
         with self._lock:
             for topic in topics:
                 self._topics.setdefault(topic, [])
+
+    def member(self, group: str, topic: str) -> MemoryMember:
+        with self._lock:
+            table = self._tables.setdefault(f"{group}\0{topic}", _MemoryTable())
+        return MemoryMember(table)
 
     def check(self) -> None:
         return None
@@ -139,3 +193,73 @@ class MemoryConsumer:
 
     def close(self) -> None:
         return None
+
+
+def table_partition(key: str, partitions: int = TABLE_PARTITIONS) -> int:
+    """The in-memory table's partition of ``key`` (Kafka's adapter uses Kafka's own hash)."""
+    return zlib.crc32(key.encode()) % partitions
+
+
+class _MemoryTable:
+    """A compacted table (last value per key, per partition) and its group's live members."""
+
+    def __init__(self, partitions: int = TABLE_PARTITIONS) -> None:
+        self.partitions = partitions
+        self.values: list[dict[str, bytes]] = [{} for _ in range(partitions)]
+        self.members: list[MemoryMember] = []
+        self.changed = threading.Condition()
+
+    def owner_of(self, partition: int) -> MemoryMember | None:
+        """Round-robin over the members in joining order (as Kafka's assignors, stable)."""
+        return self.members[partition % len(self.members)] if self.members else None
+
+
+class MemoryMember:
+    """In-process twin of a Kafka group member: joins on creation, hands its partitions
+    over on :meth:`close` (or when a test calls it to play a dead member)."""
+
+    def __init__(self, table: _MemoryTable) -> None:
+        self._table = table
+        self._owned: frozenset[int] = frozenset()
+        self._unread: dict[str, bytes] = {}
+        with table.changed:
+            table.members.append(self)
+            table.changed.notify_all()
+
+    def _assigned(self) -> frozenset[int]:
+        return frozenset(
+            p for p in range(self._table.partitions) if self._table.owner_of(p) is self
+        )
+
+    def sync(self, timeout: float = 0.0) -> Handover:
+        table = self._table
+        with table.changed:
+            if self._assigned() == self._owned and not self._unread and timeout > 0:
+                table.changed.wait(timeout)
+            now = self._assigned()
+            gained, lost = now - self._owned, self._owned - now
+            values = dict(self._unread)
+            for p in sorted(gained):
+                values.update(table.values[p])
+            self._owned, self._unread = now, {}
+        return Handover(gained, lost, values)
+
+    def owns(self, route: str) -> bool:
+        return table_partition(route, self._table.partitions) in self._owned
+
+    def put(self, key: str, value: bytes, route: str | None = None) -> None:
+        table = self._table
+        with table.changed:
+            partition = table_partition(route or key, table.partitions)
+            table.values[partition][key] = value
+            owner = table.owner_of(partition)
+            if owner is not None:  # as on Kafka, the owner reads every write, its own too
+                owner._unread[key] = value
+                table.changed.notify_all()
+
+    def close(self) -> None:
+        with self._table.changed:
+            if self in self._table.members:
+                self._table.members.remove(self)
+            self._owned = frozenset()
+            self._table.changed.notify_all()

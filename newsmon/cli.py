@@ -8,6 +8,7 @@ import logging
 import sys
 import threading
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -193,7 +194,7 @@ def _stop_event(deadline: float | None = None) -> threading.Event:
 
 def _cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     from ingest.service import run_ingest
-    from newsmon.wiring import make_bus
+    from newsmon.wiring import make_bus, make_store
 
     if settings.feeds is None:
         raise ConfigError("no feeds: set NEWSMON_FEEDS or --feeds to a YAML list of feeds")
@@ -206,14 +207,39 @@ def _cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
 
         label_logs("ingest")
         health = serve_health("ingest", [bus.check], settings.metrics_port, settings.metrics_host)
+    # the store is only read: does it hold what the seen-state calls published?
+    store = None if settings.store.startswith("memory://") else make_store(settings)
     try:
         stop = _stop_event(None if args.once else settings.shutdown_timeout)
-        run_ingest(settings, feeds, bus, stop, once=args.once)
+        run_ingest(settings, feeds, bus, stop, once=args.once, store=store,
+                   behind=_pipeline_behind(settings))
     finally:
         bus.close()
+        if store is not None:
+            store.close()
         if health is not None:
             health.close()
     return 0
+
+
+def _pipeline_behind(settings: Settings) -> Callable[[datetime], int] | None:
+    """Records published before a time and not yet consumed by the stages that fill the store
+    (Kafka only; read without joining their groups): the ingest's store check waits for them."""
+    if not settings.bus.startswith("kafka://"):
+        return None
+    from newsmon.adapters.kafka_admin import unconsumed_before
+    from newsmon.security import kafka_security
+    from newsmon.status import GROUPS
+
+    groups = {g: GROUPS[g] for g in ("newsmon-process", "newsmon-index")}
+    options = kafka_security(settings).client_options()
+
+    def behind(before: datetime) -> int:
+        return unconsumed_before(
+            settings.bus, groups, before.timestamp(), settings.namespace, options
+        )
+
+    return behind
 
 
 def _serve(

@@ -107,6 +107,18 @@ class IngestSettings(BaseModel):
     extra_tracking_params: tuple[str, ...] = Field(
         default=(), description='added to tracking_params (e.g. \'["cmpid", "ito"]\')'
     )
+    store_check_every: float = Field(
+        default=3600.0,
+        ge=0,
+        description="seconds between checks that the store holds what the seen-state calls "
+        "published (also at start and on taking feeds over); 0: never",
+    )
+    store_check_grace: float = Field(
+        default=60.0,
+        ge=0,
+        description="articles published less than this many seconds ago are not checked "
+        "(still on their way to the store)",
+    )
 
     def tracking(self) -> Tracking:
         return Tracking.from_patterns((*self.tracking_params, *self.extra_tracking_params))

@@ -16,7 +16,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from newsmon.bus import Bus, Consumer, MemoryBus
+from newsmon.bus import Bus, Consumer, Membership, MemoryBus
 from newsmon.config import FeedConfig, Settings
 from newsmon.errors import TransientError
 from newsmon.runtime import Stage, consume_forever, drain
@@ -70,6 +70,9 @@ class HandOffBus:
 
     def consumer(self, group: str, topics: Sequence[str]) -> Consumer:
         return self.inner.consumer(group, topics)
+
+    def member(self, group: str, topic: str) -> Membership:
+        return self.inner.member(group, topic)
 
     def ensure_topics(self, topics: Sequence[str] = ()) -> None:
         self.inner.ensure_topics(topics) if topics else self.inner.ensure_topics()
@@ -144,7 +147,11 @@ def run_all(
             if isinstance(bus, MemoryBus):
                 handoff = HandOffBus(bus)
                 handoff.attach(build_stages(settings, handoff, store, rules), settings.batch_size)
-                run_ingest(settings, feeds, handoff, stop, once=once, on_idle=handoff.tick)
+                # the store is checked against the seen-state (the hand-off is synchronous:
+                # nothing is ever in flight)
+                run_ingest(
+                    settings, feeds, handoff, stop, once=once, on_idle=handoff.tick, store=store
+                )
             else:
                 stages = build_stages(settings, bus, store, rules)
                 _run_on_kafka(settings, feeds, bus, stages, stop, once)

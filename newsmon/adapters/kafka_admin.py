@@ -81,3 +81,35 @@ def topic_sizes(
             consumer.close(autocommit=False)
     except KafkaError as exc:
         raise TransientError(f"kafka topic query failed: {exc}") from exc
+
+
+def unconsumed_before(
+    url: str,
+    groups: Mapping[str, Sequence[str]],
+    before: float,
+    prefix: str = "",
+    options: Mapping[str, Any] | None = None,
+) -> int:
+    """Records published before ``before`` (epoch seconds) that a group has not committed
+    yet, over the (unprefixed) groups → topics: what is still on its way downstream. Later
+    records do not count, so a busy pipeline that keeps up reads 0."""
+    behind = 0
+    try:
+        for group, topics in groups.items():
+            consumer = _consumer(url, prefix + group, options)
+            try:
+                parts = _partitions(consumer, [prefix + t for t in topics])
+                if not parts:
+                    continue
+                ends, starts = consumer.end_offsets(parts), consumer.beginning_offsets(parts)
+                found = consumer.offsets_for_times({tp: int(before * 1000) for tp in parts})
+                for tp in parts:
+                    hit = found.get(tp)
+                    cut = hit.offset if hit is not None else ends[tp]  # first record at/after
+                    done = max(consumer.committed(tp) or 0, starts[tp])  # retention dropped some
+                    behind += max(0, cut - done)
+            finally:
+                consumer.close(autocommit=False)
+    except KafkaError as exc:
+        raise TransientError(f"kafka lag query failed: {exc}") from exc
+    return behind

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import NewTopic
@@ -27,6 +27,9 @@ from newsmon.adapters.kafka_auth import verify_credentials
 from newsmon.bus import ALL_TOPICS, Record
 from newsmon.errors import ConfigError, TransientError
 from newsmon.security import KafkaSecurity
+
+if TYPE_CHECKING:
+    from newsmon.adapters.kafka_table import KafkaMember
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +116,18 @@ class KafkaBus:
             raise TransientError(f"kafka publish to {topic} failed: {exc}") from exc
         self._pending.append(future)
 
+    def send_to(self, topic: str, partition: int, key: str, value: bytes) -> None:
+        """Queue a record for one partition of ``topic`` (already prefixed): a shared table
+        writes each key where its owner reads it. Durable once :meth:`flush` returned."""
+        try:
+            future = self._get_producer().send(
+                topic, value=value, key=key.encode(), partition=partition
+            )
+        except KafkaError as exc:
+            self._discard_producer()
+            raise TransientError(f"kafka publish to {topic} failed: {exc}") from exc
+        self._pending.append(future)
+
     def flush(self, timeout: float = 30.0) -> None:
         if self._producer is None:
             return
@@ -138,6 +153,13 @@ class KafkaBus:
         return KafkaBusConsumer(
             self._common(), self._prefix + group, [self._prefix + t for t in topics], self._prefix
         )
+
+    def member(self, group: str, topic: str) -> KafkaMember:
+        """Join ``group`` as an owner of part of the compacted table ``topic``."""
+        from newsmon.adapters.kafka_table import KafkaMember, ensure_table
+
+        ensure_table(self._common(), self._prefix + topic)
+        return KafkaMember(self, self._common(), self._prefix + group, self._prefix + topic)
 
     def ensure_topics(self, topics: Sequence[str] = ALL_TOPICS) -> None:
         try:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
-from newsmon.bus import Bus, MemoryBus
+from newsmon.bus import Bus, Membership, MemoryBus
 
 
 @pytest.fixture(params=["memory", pytest.param("kafka", marks=pytest.mark.integration)])
@@ -86,3 +86,44 @@ def test_lag_counts_uncommitted_records(bus: Bus) -> None:
     consumer.commit()
     assert consumer.lag() == 0
     consumer.close()
+
+
+def test_table_members_own_disjoint_keys_and_the_survivor_takes_over_the_last_values(
+    bus: Bus,
+) -> None:
+    keys = [f"https://feed{i}.example.org/rss" for i in range(24)]
+    seen: dict[str, dict[str, bytes]] = {"a": {}, "b": {}}
+
+    def sync(name: str, member: Membership) -> None:
+        seen[name].update(member.sync(0.3).values)
+
+    def until(check: Callable[[], bool], *members: tuple[str, Membership]) -> None:
+        for _ in range(200):
+            for name, member in members:
+                sync(name, member)
+                owners = [[k for k in keys if m.owns(k)] for _, m in members]
+                assert len(sum(owners, [])) == len({k for o in owners for k in o}), "two owners"
+            if check():
+                return
+        raise AssertionError("the group did not settle")
+
+    a = bus.member("ingest", "table")
+    until(lambda: all(a.owns(k) for k in keys), ("a", a))
+    for key in keys:
+        a.put(key, b"1")
+    bus.flush()
+    b = bus.member("ingest", "table")
+    until(
+        lambda: all(a.owns(k) != b.owns(k) for k in keys) and any(b.owns(k) for k in keys),
+        ("a", a),
+        ("b", b),
+    )
+    mine = [k for k in keys if b.owns(k)]
+    assert all(seen["b"][k] == b"1" for k in mine), "a new owner reads the last values first"
+    for key in mine:
+        b.put(key, b"2")
+    bus.flush()
+    b.close()  # leaves: the survivor takes every key over
+    until(lambda: all(a.owns(k) for k in keys), ("a", a))
+    assert all(seen["a"][k] == b"2" for k in mine), "with what the last owner wrote"
+    a.close()

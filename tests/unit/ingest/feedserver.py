@@ -91,9 +91,10 @@ class FeedServer:
     routes: dict[str, Handler] = field(default_factory=dict)
     requests: list[tuple[str, dict[str, str]]] = field(default_factory=list)
     port: int = 0
+    host: str = "127.0.0.1"
 
     def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+        return f"http://{self.host}:{self.port}{path}"
 
     def hits(self, path: str) -> int:
         return sum(1 for p, _ in self.requests if p == path)
@@ -125,10 +126,11 @@ class _QuietServer(http.server.ThreadingHTTPServer):
 
 
 @contextmanager
-def running_server() -> Iterator[FeedServer]:
-    """Serve a :class:`FeedServer` on a random 127.0.0.1 port for the ``with`` block."""
-    state = FeedServer()
-    httpd = _QuietServer(("127.0.0.1", 0), _handler_class(state))
+def running_server(host: str = "127.0.0.1") -> Iterator[FeedServer]:
+    """Serve a :class:`FeedServer` on a random port of ``host`` (a loopback address: another
+    one, 127.0.0.2 say, is another host to the poller) for the ``with`` block."""
+    state = FeedServer(host=host)
+    httpd = _QuietServer((host, 0), _handler_class(state))
     state.port = httpd.server_address[1]
     thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
     thread.start()
