@@ -18,17 +18,14 @@ from __future__ import annotations
 import logging
 import os
 import signal
-import socket
-import subprocess
 import sys
 import traceback
 from collections.abc import Sequence
 from multiprocessing.connection import Connection
-from typing import Any
 
 import numpy as np
 
-from .nlp_worker import START_TIMEOUT, NlpWorkerError, _die_with_parent
+from .nlp_worker import START_TIMEOUT, ChildWorker, NlpWorkerError, _die_with_parent
 from .semantic import LEAD_TOKENS
 
 log = logging.getLogger(__name__)
@@ -39,45 +36,23 @@ NICE = 10
 THREADS = max(len(os.sched_getaffinity(0)), 1)
 
 
-class EmbedWorker:
-    """A child process embedding texts with :class:`~process.semantic.Embedder` (one thread).
-    Requests are answered in order; :meth:`embed` is :meth:`submit` then :meth:`result`."""
+class EmbedWorker(ChildWorker):
+    """A child process embedding texts with :class:`~process.semantic.Embedder`. Requests are
+    answered in order; :meth:`embed` is :meth:`submit` then :meth:`result`."""
+
+    name = "embed worker"
 
     def __init__(
         self, max_tokens: int = LEAD_TOKENS, *, wait: bool = True, timeout: float = START_TIMEOUT
     ) -> None:
-        parent, child = socket.socketpair()
-        env = {**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": str(THREADS),
-               "OMP_WAIT_POLICY": "PASSIVE"}  # idle threads sleep: they never spin on a core
         self.max_tokens = max_tokens
-        self._proc = subprocess.Popen(
-            [sys.executable, "-m", "process.embed_worker", str(child.fileno()),
-             str(os.getpid()), str(max_tokens)],
-            pass_fds=[child.fileno()],
-            env=env,
-            stdin=subprocess.DEVNULL,
-        )
-        child.close()
-        self._conn = Connection(parent.detach())
         self._seq = 0
         self._waiting: list[int] = []  # requests sent, answers not read
         self._answers: dict[int, np.ndarray] = {}
-        self.pid = self._proc.pid
-        self.ready = False
-        if wait:
-            self.wait_ready(timeout)
-
-    def wait_ready(self, timeout: float = START_TIMEOUT) -> None:
-        if self.ready:
-            return
-        if not self._conn.poll(timeout):
-            self.close(timeout=0)
-            raise NlpWorkerError(f"embed worker did not start within {timeout:.0f}s")
-        kind, _ = self._recv()
-        if kind != "ready":
-            raise NlpWorkerError(f"embed worker: unexpected first message {kind!r}")
-        self.ready = True
-        log.info("embed worker pid=%d ready", self.pid)
+        env = {"OMP_NUM_THREADS": str(THREADS),
+               "OMP_WAIT_POLICY": "PASSIVE"}  # idle threads sleep: they never spin on a core
+        super().__init__("process.embed_worker", [str(max_tokens)], env, wait=wait,
+                         timeout=timeout)
 
     def submit(self, texts: Sequence[str]) -> int:
         """Send ``texts`` to be embedded; returns the request's number for :meth:`result`."""
@@ -106,25 +81,6 @@ class EmbedWorker:
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         return self.result(self.submit(texts))
-
-    def _recv(self) -> Any:
-        try:
-            return self._conn.recv()
-        except (EOFError, OSError) as exc:
-            raise self._died(exc) from exc
-
-    def _died(self, exc: BaseException) -> NlpWorkerError:
-        code = self._proc.poll()
-        return NlpWorkerError(f"embed worker (pid {self._proc.pid}) gone, exit {code}: {exc}")
-
-    def close(self, timeout: float = 10.0) -> None:
-        if not self._conn.closed:
-            self._conn.close()
-        try:
-            self._proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self._proc.kill()
-            self._proc.wait()
 
 
 def serve(fd: int, parent: int, max_tokens: int) -> None:

@@ -90,44 +90,26 @@ def doc_from_message(vocab: Vocab, message: dict[str, Any]) -> Doc:
     return Doc(vocab).from_dict(message)
 
 
-class NlpWorker:
-    """A child process running ``nlp.pipe`` on the tagger's model (``process.tagger.load_nlp``
-    with the same name and excluded components). One request at a time."""
+class ChildWorker:
+    """A child process answering requests on a socket pair (``python -m MODULE FD PARENT
+    ARGS...``): started, awaited until it says it is ready, reaped. The protocol beyond the
+    first ``("ready", pid)`` message is the subclass's."""
+
+    name = "worker"
 
     def __init__(
-        self,
-        model: str,
-        exclude: Sequence[str],
-        *,
-        wait: bool = True,
-        timeout: float = START_TIMEOUT,
+        self, module: str, args: Sequence[str], env: dict[str, str], *, wait: bool,
+        timeout: float,
     ) -> None:
-        """Start the worker; with ``wait`` return once its model is loaded, otherwise call
-        :meth:`wait_ready` (load something else meanwhile)."""
         parent, child = socket.socketpair()
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        # the worker parses on one core: keep numeric libraries from spreading over both
-        for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-            env.setdefault(var, "1")
         self._proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "process.nlp_worker",
-                str(child.fileno()),
-                str(os.getpid()),
-                model,
-                ",".join(exclude),
-            ],
+            [sys.executable, "-m", module, str(child.fileno()), str(os.getpid()), *args],
             pass_fds=[child.fileno()],
-            env=env,
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **env},
             stdin=subprocess.DEVNULL,
         )
         child.close()
         self._conn = Connection(parent.detach())
-        self._seq = 0
-        self._pending: tuple[int, int] | None = None  # (seq, texts) not yet read back
-        self._model = model
         self.pid = self._proc.pid
         self.ready = False
         if wait:
@@ -140,12 +122,64 @@ class NlpWorker:
             return
         if not self._conn.poll(timeout):
             self.close(timeout=0)
-            raise NlpWorkerError(f"nlp worker did not start within {timeout:.0f}s")
+            raise NlpWorkerError(f"{self.name} did not start within {timeout:.0f}s")
         kind, _ = self._recv()
         if kind != "ready":
-            raise NlpWorkerError(f"nlp worker: unexpected first message {kind!r}")
+            raise NlpWorkerError(f"{self.name}: unexpected first message {kind!r}")
         self.ready = True
-        log.info("nlp worker pid=%d model=%s ready", self.pid, self._model)
+        log.info("%s pid=%d ready", self.name, self.pid)
+
+    def _recv(self) -> Any:
+        try:
+            return self._conn.recv()
+        except (EOFError, OSError) as exc:
+            raise self._died(exc) from exc
+
+    def _died(self, exc: BaseException) -> NlpWorkerError:
+        code = self._proc.poll()
+        return NlpWorkerError(f"{self.name} (pid {self._proc.pid}) gone, exit status {code}: {exc}")
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Close the connection (the worker exits when it sees it) and reap the worker."""
+        if not self._conn.closed:
+            self._conn.close()
+        try:
+            self._proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.wait()
+
+    def __enter__(self) -> ChildWorker:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class NlpWorker(ChildWorker):
+    """A child process running ``nlp.pipe`` on the tagger's model (``process.tagger.load_nlp``
+    with the same name and excluded components). One request at a time."""
+
+    name = "nlp worker"
+
+    def __init__(
+        self,
+        model: str,
+        exclude: Sequence[str],
+        *,
+        wait: bool = True,
+        timeout: float = START_TIMEOUT,
+    ) -> None:
+        """Start the worker; with ``wait`` return once its model is loaded, otherwise call
+        :meth:`wait_ready` (load something else meanwhile)."""
+        # the worker parses on one core: keep numeric libraries from spreading over both
+        env = {var: os.environ.get(var, "1")
+               for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+        self._seq = 0
+        self._pending: tuple[int, int] | None = None  # (seq, texts) not yet read back
+        self._model = model
+        super().__init__("process.nlp_worker", [model, ",".join(exclude)], env, wait=wait,
+                         timeout=timeout)
 
     def submit(self, texts: Sequence[str], batch_size: int) -> int:
         """Send ``texts`` to be parsed; returns the request's number for :meth:`docs`."""
@@ -188,32 +222,6 @@ class NlpWorker:
             kind, _, _ = self._recv()
             if kind in ("done", "error"):
                 self._pending = None
-
-    def _recv(self) -> Any:
-        try:
-            return self._conn.recv()
-        except (EOFError, OSError) as exc:
-            raise self._died(exc) from exc
-
-    def _died(self, exc: BaseException) -> NlpWorkerError:
-        code = self._proc.poll()
-        return NlpWorkerError(f"nlp worker (pid {self._proc.pid}) gone, exit status {code}: {exc}")
-
-    def close(self, timeout: float = 10.0) -> None:
-        """Close the connection (the worker exits when it sees it) and reap the worker."""
-        if not self._conn.closed:
-            self._conn.close()
-        try:
-            self._proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self._proc.kill()
-            self._proc.wait()
-
-    def __enter__(self) -> NlpWorker:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 def _die_with_parent(parent: int) -> None:

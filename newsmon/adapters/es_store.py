@@ -123,6 +123,23 @@ class _AuthCheckedClient(Elasticsearch):
             ) from exc
 
 
+def es_client(
+    url: str, security: ElasticsearchSecurity | None = None, timeout: float = 30
+) -> Elasticsearch:
+    """The client every adapter of the store uses: credentials and TLS from ``security``,
+    retries of timeouts and 429/5xx answers, rejected credentials a :class:`ConfigError`."""
+    if not url.startswith(("http://", "https://")):
+        raise ConfigError(f"not an Elasticsearch URL: {url!r}")
+    return _AuthCheckedClient(
+        url,
+        **(security.client_options() if security is not None else {}),
+        request_timeout=timeout,
+        retry_on_timeout=True,
+        max_retries=2,
+        retry_on_status=(429, 502, 503, 504),
+    )
+
+
 class ElasticsearchStore:
     def __init__(
         self,
@@ -134,16 +151,7 @@ class ElasticsearchStore:
         chunk_bytes: int = 10 * 1024 * 1024,
         security: ElasticsearchSecurity | None = None,
     ) -> None:
-        if not url.startswith(("http://", "https://")):
-            raise ConfigError(f"not an Elasticsearch URL: {url!r}")
-        self._es = _AuthCheckedClient(
-            url,
-            **(security.client_options() if security is not None else {}),
-            request_timeout=timeout,
-            retry_on_timeout=True,
-            max_retries=2,
-            retry_on_status=(429, 502, 503, 504),
-        )
+        self._es = es_client(url, security, timeout)
         self.chunk_docs, self.chunk_bytes = chunk_docs, chunk_bytes
         self._layout = layout
         self.alias = layout.alias if layout else "news-articles"

@@ -21,7 +21,7 @@ from elastic_transport import ConnectionError as TransportConnectionError
 from elastic_transport import ConnectionTimeout
 from elasticsearch import ApiError, BadRequestError
 
-from newsmon.adapters.es_store import _AuthCheckedClient
+from newsmon.adapters.es_store import es_client
 from newsmon.errors import TransientError
 from newsmon.security import ElasticsearchSecurity
 from newsmon.stories import F32, StoryRecord
@@ -58,14 +58,7 @@ class EsStories:
         security: ElasticsearchSecurity | None = None,
         timeout: float = 30,
     ) -> None:
-        self._es = _AuthCheckedClient(
-            url,
-            **(security.client_options() if security is not None else {}),
-            request_timeout=timeout,
-            retry_on_timeout=True,
-            max_retries=2,
-            retry_on_status=(429, 502, 503, 504),
-        )
+        self._es = es_client(url, security, timeout)
         self.bands_index = f"{prefix}news-story-bands"
         self.records_index = f"{prefix}news-story-records"
 
