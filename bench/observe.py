@@ -107,6 +107,38 @@ class Watcher:
         except Exception:  # noqa: BLE001 - a figure, not a failure
             return None
 
+    def story_store(self, namespace: str, articles: int) -> dict[str, dict[str, float]] | None:
+        """Per story index (``news-story-bands``, ``news-story-records``): documents, primary
+        store bytes (unmerged) and, per article that went through, documents, write
+        operations (creates and overwrites, 409s not counted), documents read by id (mget)
+        and searches (the cross-lingual nearest-neighbour query)."""
+        out: dict[str, dict[str, float]] = {}
+        try:
+            for name in ("news-story-bands", "news-story-records"):
+                index = namespace + name
+                self.es.indices.flush(index=index)
+                stats = self.es.indices.stats(
+                    index=index, metric=["store", "docs", "indexing", "get", "search"]
+                )["_all"]["primaries"]
+                docs = int(stats["docs"]["count"])
+                size = int(stats["store"]["size_in_bytes"])
+                out[name.removeprefix("news-story-")] = {
+                    "docs": docs,
+                    "store_bytes": size,
+                    "bytes_per_doc": round(size / max(1, docs), 1),
+                    "docs_per_article": round(docs / max(1, articles), 2),
+                    "writes_per_article": round(
+                        stats["indexing"]["index_total"] / max(1, articles), 2
+                    ),
+                    "gets_per_article": round(stats["get"]["total"] / max(1, articles), 2),
+                    "searches_per_article": round(
+                        stats["search"]["query_total"] / max(1, articles), 3
+                    ),
+                }
+        except Exception:  # noqa: BLE001 - a figure, not a failure
+            return None
+        return out
+
     def close(self) -> None:
         self.es.close()
 

@@ -176,6 +176,7 @@ def summarize(args: argparse.Namespace, cfg: RunConfig, limit: Limit, texts: Seq
         "processor_busy": round(main_run["cpu_s"]["process"] / main_run["seconds"], 3),
         # the NLP worker's CPU-s / pipeline s: how busy the NER core was
         "nlp_busy": _nlp_busy(main_run),
+        "story_store": main_run.get("story_store"),
         "articles": main_run["articles"], "distinct_texts": len(texts),
         "main": main_run, "latency": latency, "scaling": None,
     }

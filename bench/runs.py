@@ -31,7 +31,7 @@ from bench.feeds import ProgressiveFeeds, feeds_yaml, serve
 from bench.observe import Watcher, percentile
 from bench.stack import Stack, children, cpu_seconds, peak_rss_mb, read_pid, schedstat, wait_for
 from newsmon.adapters.kafka_bus import KafkaBus, bootstrap_servers
-from newsmon.bus import ALL_TOPICS, RAW_TOPIC
+from newsmon.bus import ALL_TOPICS, FEEDS_TOPIC, RAW_TOPIC
 from newsmon.schema import RawArticle, article_id, canonical_url, encode
 
 ALIAS = "news-articles"
@@ -131,6 +131,8 @@ def _measure(cfg: RunConfig, items: Sequence[Item], ns: str, tmp: Path,
     docs = {k: v for k, v in watcher.documents().items() if k in ids}
     out = _summary(cfg, items, ids, docs, seen, released, ended, cpu0, cpu1, rss, stack)
     out["es_store_bytes_per_doc"] = watcher.store_bytes_per_doc()
+    # the story store's size and load per article (warm-up articles included)
+    out["story_store"] = watcher.story_store(ns, cfg.warmup + len(ids))
     wall = ended - released
     out["processor_time_s"] = {  # main threads of the processor and of its NLP worker:
         # running / waiting for a CPU (other load) / idle (no work)
@@ -243,8 +245,10 @@ def _cleanup(cfg: RunConfig, ns: str) -> None:
     try:
         admin = KafkaAdminClient(bootstrap_servers=bootstrap_servers(cfg.bus))
         try:
-            admin.delete_topics([ns + t for t in ALL_TOPICS])
-            admin.delete_groups([ns + g for g in ("newsmon-process", "newsmon-index")])
+            admin.delete_topics([ns + t for t in (*ALL_TOPICS, FEEDS_TOPIC)])
+            admin.delete_groups(
+                [ns + g for g in ("newsmon-process", "newsmon-index", "newsmon-ingest")]
+            )
         finally:
             admin.close()
     except Exception as exc:  # noqa: BLE001 - cleanup must not hide the result

@@ -42,8 +42,12 @@ class PrivateServices:
 
     def _output(self, command: str, timeout: float = 900) -> str:
         proc = subprocess.run(
-            [str(SCRIPT), command], env=self.env, capture_output=True, text=True,
-            timeout=timeout, check=False,
+            [str(SCRIPT), command],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
         )
         if proc.returncode != 0:
             raise RuntimeError(f"services {command} failed:\n{proc.stderr[-4000:]}")

@@ -1,7 +1,10 @@
 """The four services as OS processes: start, kill -9, restart, stop (SIGTERM), logs.
 
-Each service gets its own ``/metrics`` + ``/healthz`` port (free ports picked at start), so
-several stacks and the default-port services of other users can run side by side.
+A process is named by its stage (``process``) or, for one of several instances of a stage, by
+stage and number (``process-2``): such an instance has its own ``data_dir`` (a subdirectory
+named like it), which it keeps across restarts, as a service unit would. Each process gets its
+own ``/metrics`` + ``/healthz`` port (free ports picked at start), so several stacks and the
+default-port services of other users can run side by side.
 """
 
 from __future__ import annotations
@@ -17,6 +20,16 @@ from pathlib import Path
 import httpx
 
 STAGES = ("ingest", "process", "index", "alert")
+
+
+def stage_of(name: str) -> str:
+    """``process-2`` → ``process``."""
+    return name.split("-", 1)[0]
+
+
+def instance_names(stage: str, count: int) -> list[str]:
+    """The names of ``count`` instances of ``stage``: the stage itself when alone."""
+    return [stage] if count == 1 else [f"{stage}-{i}" for i in range(1, count + 1)]
 
 
 def free_port() -> int:
@@ -35,26 +48,37 @@ class Stack:
         self.ports = {stage: free_port() for stage in STAGES}
         self.starts = 0
 
-    def start(self, *stages: str) -> None:
-        for stage in stages:
-            log = (self.logdir / f"{stage}.log").open("ab")
-            env = {**self.env, "NEWSMON_METRICS_PORT": str(self.ports[stage])}
-            self.procs[stage] = subprocess.Popen(
-                [sys.executable, "-m", "newsmon", stage], env=env, stdout=log, stderr=log,
+    def start(self, *names: str) -> None:
+        for name in names:
+            stage = stage_of(name)
+            log = (self.logdir / f"{name}.log").open("ab")
+            port = self.ports.setdefault(name, free_port())
+            env = {**self.env, "NEWSMON_METRICS_PORT": str(port)}
+            if name != stage and "NEWSMON_DATA_DIR" in self.env:
+                env["NEWSMON_DATA_DIR"] = str(Path(self.env["NEWSMON_DATA_DIR"]) / name)
+            self.procs[name] = subprocess.Popen(
+                [sys.executable, "-m", "newsmon", stage],
+                env=env,
+                stdout=log,
+                stderr=log,
                 cwd=str(Path(__file__).resolve().parent.parent),
             )
             log.close()
             self.starts += 1
 
-    def kill(self, stage: str) -> None:
+    def names(self) -> list[str]:
+        """Every process started so far (alive or not), in start order."""
+        return list(self.procs)
+
+    def kill(self, name: str) -> None:
         """kill -9: no signal handler, no flush, no commit."""
-        proc = self.procs[stage]
+        proc = self.procs[name]
         if proc.poll() is None:
             os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
 
-    def alive(self, stage: str) -> bool:
-        return stage in self.procs and self.procs[stage].poll() is None
+    def alive(self, name: str) -> bool:
+        return name in self.procs and self.procs[name].poll() is None
 
     def exit_codes(self) -> dict[str, int | None]:
         return {name: proc.poll() for name, proc in self.procs.items()}
@@ -74,22 +98,22 @@ class Stack:
                 codes[name] = None
         return codes
 
-    def health(self, stage: str, timeout: float = 8.0) -> tuple[int | None, str]:
-        """(status, body) of the stage's ``/healthz``; (None, reason) if it does not answer."""
+    def health(self, name: str, timeout: float = 8.0) -> tuple[int | None, str]:
+        """(status, body) of the process's ``/healthz``; (None, reason) if it does not answer."""
         try:
-            r = httpx.get(f"http://127.0.0.1:{self.ports[stage]}/healthz", timeout=timeout)
+            r = httpx.get(f"http://127.0.0.1:{self.ports[name]}/healthz", timeout=timeout)
         except httpx.HTTPError as exc:
             return None, type(exc).__name__
         return r.status_code, r.text
 
-    def metrics(self, stage: str) -> str:
+    def metrics(self, name: str) -> str:
         try:
-            return httpx.get(f"http://127.0.0.1:{self.ports[stage]}/metrics", timeout=5).text
+            return httpx.get(f"http://127.0.0.1:{self.ports[name]}/metrics", timeout=5).text
         except httpx.HTTPError:
             return ""
 
-    def log_text(self, stage: str) -> str:
-        path = self.logdir / f"{stage}.log"
+    def log_text(self, name: str) -> str:
+        path = self.logdir / f"{name}.log"
         return path.read_text(errors="replace") if path.exists() else ""
 
     def logs(self, tail: int = 3000) -> str:

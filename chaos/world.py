@@ -1,9 +1,12 @@
-"""The world the services run in: generated articles, a feed server releasing them over time,
-and a webhook receiver recording every alert delivery. Loopback only, standard library only.
+"""The world the services run in: generated articles with their ground-truth stories (a share
+of them syndicated copies of others: :mod:`chaos.syndicate`), a feed server releasing them over
+time on one or more loopback hosts, and a webhook receiver recording every alert delivery.
+Loopback only; the standard library plus the story clustering's pure signatures.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 import re
@@ -19,45 +22,145 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
+from chaos.syndicate import Truth, make_copy
+
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = ROOT / "tests" / "fixtures" / "dev" / "articles.jsonl"
 EPOCH = datetime(2025, 5, 11, 8, 0, tzinfo=UTC)
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"“])")
 PLACES = "Kyiv Istanbul Geneva Riyadh Warsaw Brussels Ankara Minsk Vienna Helsinki".split()
+MAX_GROUP = 5  # an original and up to four copies
 
 
 @dataclass(frozen=True)
 class Item:
+    """One feed item. ``group``: its story in the ground truth (the ``n`` of the original
+    when the items were drafted); ``copy``: a syndicated copy of that original."""
+
     n: int
     feed: int
     title: str
     text: str
     path: str
     published: datetime
+    group: int = -1
+    copy: bool = False
 
 
-def generate(count: int, feeds: int, seed: int = 7, sentences: int = 4) -> list[Item]:
-    """``count`` distinct articles: dev-set headlines re-worded and numbered, texts made of
-    sentences drawn from the whole dev set (so most are their own story), unique URLs."""
-    rows = [json.loads(line) for line in SOURCE.read_text("utf-8").splitlines() if line.strip()]
-    pool = [s for r in rows for s in _SENTENCE.split(r["text"]) if 40 <= len(s) <= 400]
+@dataclass
+class _Draft:
+    slot: float  # release order
+    group: int
+    feed: int
+    title: str
+    text: str
+    copy: bool
+
+
+def generate(
+    count: int,
+    feeds: int,
+    seed: int = 7,
+    dup_share: float = 0.35,
+    sentences: tuple[int, int] = (5, 8),
+) -> list[Item]:
+    """``count`` articles, ``round(count * dup_share)`` of them syndicated copies of others
+    (:mod:`chaos.syndicate`) in another feed, released a few items before to a dozen after
+    their original. Originals: a dev-set headline re-worded and numbered over sentences drawn
+    from the English dev articles, in paragraphs. The grouping is unambiguous for the story
+    clustering (:class:`chaos.syndicate.Truth`): drafts that would blur it are drawn again."""
     rng = random.Random(seed)
-    items = []
-    for n in range(count):
-        base = rows[n % len(rows)]
-        place = PLACES[(n // len(rows)) % len(PLACES)]
-        text = " ".join(rng.sample(pool, sentences))
-        items.append(
-            Item(
-                n=n,
-                feed=n % feeds,
-                title=f"{base['title']} ({place} update {n})",
-                text=text,
-                path=f"/news/{n % feeds}/{n:06d}-{_slug(base['title'])}",
-                published=EPOCH + timedelta(seconds=n),
-            )
+    rows = [json.loads(line) for line in SOURCE.read_text("utf-8").splitlines() if line.strip()]
+    rows = [r for r in rows if r.get("language", "en") == "en"]
+    pool = [s for r in rows for s in _SENTENCE.split(r["text"]) if 40 <= len(s) <= 400]
+    copies = round(count * dup_share) if feeds >= 2 else 0
+    originals = count - copies
+    if copies > originals * (min(MAX_GROUP, feeds) - 1):
+        raise ValueError(f"{copies} copies do not fit on {originals} originals and {feeds} feeds")
+    truth, drafts = Truth(), {}
+    for g in range(originals):
+        drafts[g] = _original(rng, truth, g, rows, pool, sentences, feeds, originals, count)
+    pending, keys = copies, itertools.count(originals)
+    while pending:
+        for _ in range(pending):
+            k = next(keys)
+            drafts[k] = _copy(rng, truth, k, drafts, feeds, originals)
+        bad = {max(pair) for pair in truth.ambiguous()}  # the later of the pair is a copy
+        for k in bad:
+            truth.remove(k)
+            del drafts[k]
+        pending = len(bad)
+    order = sorted(drafts.values(), key=lambda d: d.slot)
+    return [
+        Item(
+            n=n,
+            feed=d.feed,
+            title=d.title,
+            text=d.text,
+            path=f"/news/{d.feed}/{n:06d}-{_slug(d.title)}",
+            published=EPOCH + timedelta(seconds=round(30 * d.slot)),
+            group=d.group,
+            copy=d.copy,
         )
-    return items
+        for n, d in enumerate(order)
+    ]
+
+
+def _original(
+    rng: random.Random,
+    truth: Truth,
+    g: int,
+    rows: list[dict[str, str]],
+    pool: list[str],
+    sentences: tuple[int, int],
+    feeds: int,
+    originals: int,
+    count: int,
+) -> _Draft:
+    base = rows[g % len(rows)]
+    title = f"{base['title']} ({PLACES[(g // len(rows)) % len(PLACES)]} update {g})"
+    while True:
+        picked = rng.sample(pool, rng.randint(*sentences))
+        paragraphs, i = [], 0
+        while i < len(picked):
+            step = rng.randint(2, 3)
+            paragraphs.append(" ".join(picked[i : i + step]))
+            i += step
+        text = "\n\n".join(paragraphs)
+        sig, keys = truth.sign(title, text)
+        if not truth.clashes(sig, keys, g):
+            truth.add(g, g, sig, keys)
+            return _Draft(g * count / originals, g, g % feeds, title, text, False)
+
+
+def _copy(
+    rng: random.Random,
+    truth: Truth,
+    k: int,
+    drafts: dict[int, _Draft],
+    feeds: int,
+    originals: int,
+) -> _Draft:
+    """A copy of a random original whose group has room, in a feed none of its group is in."""
+    cap = min(MAX_GROUP, feeds)
+    while True:
+        g = rng.randrange(originals)
+        if len(truth.members[g]) >= cap:
+            continue
+        orig = drafts[g]
+        for attempt in range(8):
+            title, text = (
+                make_copy(rng, orig.title, orig.text)
+                if attempt < 7
+                else (f"Update: {orig.title}", orig.text)
+            )  # the plainest copy, should all else fail
+            sig, keys = truth.sign(title, text)
+            if truth.joins(sig, keys, g) and not truth.clashes(sig, keys, g):
+                used = {drafts[m].feed for m in truth.members[g]}
+                truth.add(k, g, sig, keys)
+                feed = rng.choice([f for f in range(feeds) if f not in used])
+                slot = orig.slot + rng.uniform(-3.0, 12.0)  # the copy may even come out first
+                return _Draft(slot, g, feed, title, text, True)
 
 
 def _slug(title: str) -> str:
@@ -66,13 +169,15 @@ def _slug(title: str) -> str:
 
 class FeedWorld:
     """Serves ``/feed/<k>.xml``: the newest ``window`` released items of feed ``k``. Item ``n``
-    is released at ``start + n / rate`` seconds (all at once with ``release_all``)."""
+    is released at ``start + n / rate`` seconds (all at once with ``release_all``). Feed ``k``
+    and its items live on host ``bases[k % len(bases)]`` (several loopback addresses are
+    several hosts to the poller, which places feeds on ingest instances by host)."""
 
     def __init__(self, items: list[Item], feeds: int, rate: float, window: int = 200) -> None:
         self.items, self.feeds, self.rate, self.window = items, feeds, rate, window
         self.start = time.monotonic()
         self.all_released = False
-        self.base = ""
+        self.bases: list[str] = [""]
         self.hits = 0
 
     def released(self) -> int:
@@ -83,8 +188,14 @@ class FeedWorld:
     def release_all(self) -> None:
         self.all_released = True
 
+    def base(self, feed: int) -> str:
+        return self.bases[feed % len(self.bases)]
+
+    def feed_url(self, feed: int) -> str:
+        return f"{self.base(feed)}/feed/{feed}.xml"
+
     def url(self, item: Item) -> str:
-        return f"{self.base}{item.path}"
+        return f"{self.base(item.feed)}{item.path}"
 
     def document(self, feed: int) -> tuple[bytes, str]:
         upto = self.released()
@@ -93,7 +204,7 @@ class FeedWorld:
         parts = [
             '<?xml version="1.0" encoding="utf-8"?>',
             '<rss version="2.0"><channel>',
-            f"<title>Chaos Wire {feed}</title><link>{self.base}/</link>",
+            f"<title>Chaos Wire {feed}</title><link>{self.base(feed)}/</link>",
             "<description>t</description>",
         ]
         for item in reversed(mine):
@@ -145,7 +256,10 @@ class Receiver:
 
 
 def _reply(
-    req: BaseHTTPRequestHandler, status: int, body: bytes, ctype: str,
+    req: BaseHTTPRequestHandler,
+    status: int,
+    body: bytes,
+    ctype: str,
     headers: dict[str, str] | None = None,
 ) -> None:
     req.send_response(status)
@@ -159,8 +273,9 @@ def _reply(
 
 
 @contextmanager
-def serve(handler: Any) -> Iterator[str]:
-    """Serve ``handler(request)`` for GET and POST on 127.0.0.1; yields the base URL."""
+def serve(handler: Any, host: str = "127.0.0.1") -> Iterator[str]:
+    """Serve ``handler(request)`` for GET and POST on ``host`` (a loopback address); yields
+    the base URL."""
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -174,12 +289,12 @@ def serve(handler: Any) -> Iterator[str]:
         def log_message(self, *args: Any) -> None:
             return None
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = ThreadingHTTPServer((host, 0), Handler)
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
+        yield f"http://{host}:{server.server_address[1]}"
     finally:
         server.shutdown()
         server.server_close()

@@ -3,8 +3,10 @@
 The four services run on the private Kafka + Elasticsearch pair (see :mod:`chaos.services`)
 over a local feed server; a random stage is killed with SIGKILL five times at random moments
 and restarted. At the end every article is in Elasticsearch exactly once, every
-(rule, story) was alerted exactly once, and the dead-letter topic holds exactly the injected
-poison records. The seed is printed with the result, so a failure can be re-run.
+(rule, story) was alerted exactly once, the dead-letter topic holds exactly the injected
+poison records, and each group of near-duplicates (an article and its syndicated copies in
+other feeds) has one story id. The seed is printed with the result, so a failure can be
+re-run. Several instances of each stage: ``tests/integration/test_chaos_scaleout.py``.
 """
 
 from __future__ import annotations
@@ -27,10 +29,19 @@ def test_kill_9_five_times_loses_and_duplicates_nothing(
 ) -> None:
     bus, store = private_services.bus, private_services.store
     seed = int(os.environ["NEWSMON_CHAOS_SEED"]) if "NEWSMON_CHAOS_SEED" in os.environ else None
-    result = run(ChaosConfig(
-        bus=bus, store=store, articles=300, kills=5, gap=(4.0, 10.0), release_seconds=30,
-        workdir=tmp_path, settle_timeout=420, seed=seed,
-    ))
+    result = run(
+        ChaosConfig(
+            bus=bus,
+            store=store,
+            articles=300,
+            kills=5,
+            gap=(4.0, 10.0),
+            release_seconds=30,
+            workdir=tmp_path,
+            settle_timeout=420,
+            seed=seed,
+        )
+    )
     print(result.line())
     assert result.settled, result.line()
     assert result.kills == 5 and result.runs >= 9
@@ -38,4 +49,6 @@ def test_kill_9_five_times_loses_and_duplicates_nothing(
     assert (result.double_alerts, result.alert_losses, result.unexpected_alerts) == (0, 0, 0)
     assert result.alerts_expected > 50
     assert (result.unexpected_dead_letters, result.missing_dead_letters) == (0, 0)
+    assert result.near_duplicate_share >= 0.3  # the world has syndicated copies ...
+    assert (result.split_groups, result.merged_groups) == (0, 0)  # ... one story per group
     assert result.clean_exits, "every service exits 0 on SIGTERM"
