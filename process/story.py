@@ -36,16 +36,21 @@ band claims of the new articles' LSH keys (real-time) and the records of their c
 join the earliest verified match (or an earlier article of the same batch); create the
 records; claim the bands (create-if-absent: the first writer wins). **Two near-duplicates
 processed at the same moment on two processors** both find nothing and found two stories;
-their claims then collide. The rule: a founder that lost a claim to a verified near-duplicate
-takes the story of the earlier (event time, then id) of itself and the winners it saw; the
-earlier one keeps its own. Both sides reach the same answer whichever claimed which band, and
-a founder only ever waits for an earlier one (bounded by ``settle_timeout``), so nobody waits
-in a circle. Each record says when it is ``settled``; a joiner of an unsettled founder waits
-for it to settle. What can still split a story: a processor dying between its claims and
-settling (the survivor stops waiting after ``settle_timeout``; the redelivery settles), and a
-cross-lingual link made after a near-duplicate in the first language joined the founder on
-another processor within the seconds of tagging. Band claims are pruned after ``window``,
-records after ``keep_assignments``.
+their claims then collide. The rule, for a founder that lost a band to a verified
+near-duplicate (a *rival*): if some rival has settled, joined another article's story, or
+never lost a band to this founder (it saw no race and keeps its story), the founder takes the
+final story of the earliest such rival (waiting for it to settle); if every rival lost a band
+to it as well (each sees the other), both take the story of the earlier (event time, then id)
+of the two. Both sides reach the same answer whichever claimed which band; a wait is bounded
+by ``settle_timeout``. Each record says when it is ``settled``; a joiner of an unsettled
+founder waits for it to settle. **A processor that dies** between creating its records and
+settling them (perhaps before claiming their bands) leaves them unsettled: the processor the
+articles are redelivered to waits ``settle_timeout`` for them and then runs the protocol for
+them again, joining whatever its near-duplicates founded meanwhile — an unsettled story id is
+never published. What can still split a story: three or more founders racing at once where
+one pair's view differs from a third's, and a cross-lingual link made after a near-duplicate
+in the first language joined the founder on another processor within the seconds of tagging.
+Band claims are pruned after ``window``, records after ``keep_assignments``.
 """
 
 from __future__ import annotations
@@ -56,6 +61,7 @@ import time
 import unicodedata
 import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -293,9 +299,10 @@ class StoryClusterer:
         vecs = vectors if vectors is not None else [None] * len(articles)
         lng = langs if langs is not None else [""] * len(articles)
         known = self.store.records(a.article_id for a in articles)
+        orphans = self._orphans(known)
         new: dict[str, tuple[StoryRecord, Signature, list[str]]] = {}
         for a, vec, lang in zip(articles, vecs, lng, strict=True):
-            if a.article_id in known or a.article_id in new:
+            if (a.article_id in known and a.article_id not in orphans) or a.article_id in new:
                 continue
             sig = signature(a.title, a.text)
             rec = StoryRecord(
@@ -304,7 +311,7 @@ class StoryClusterer:
             )
             new[a.article_id] = (rec, sig, story_band_keys(sig))
         if new:
-            self._assign_new(new)
+            self._assign_new(new, orphans)
         self._newest = max([self._newest, *(r.ts for r, _, _ in new.values())])
         self._maybe_prune()
         self.indexed += sum(1 for _, _, keys in new.values() if keys)
@@ -316,9 +323,28 @@ class StoryClusterer:
             self.commit()
         return ids
 
-    def _assign_new(self, new: dict[str, tuple[StoryRecord, Signature, list[str]]]) -> None:
+    def _orphans(self, known: dict[str, StoryRecord]) -> set[str]:
+        """Redelivered articles whose record never settled: their processor is still at it
+        (wait for it, up to ``settle_timeout``) or died between creating the record and
+        settling it, perhaps before claiming its bands — then this processor runs the protocol
+        for them again (their stored story id is no decision). ``known`` is refreshed."""
+        waiting = {a for a, r in known.items() if not r.settled}
+        deadline = time.monotonic() + self.config.settle_timeout.total_seconds()
+        while waiting and time.monotonic() < deadline:
+            self._sleep(0.05)
+            fresh = self.store.records(waiting)
+            known.update(fresh)
+            waiting = {a for a in waiting if not (a in fresh and fresh[a].settled)}
+        return waiting
+
+    def _assign_new(
+        self,
+        new: dict[str, tuple[StoryRecord, Signature, list[str]]],
+        orphans: AbstractSet[str] = frozenset(),
+    ) -> None:
         """Join the story of the earliest matching article (stored, or earlier in this
-        batch); create the records; claim the bands; settle the founders."""
+        batch); create the records (``orphans`` have one: it is overwritten); claim the
+        bands; settle the founders."""
         owners = self.store.band_owners(k for _, _, keys in new.values() for k in keys)
         stored = self.store.records(set(owners.values()) - set(new))
         claimed_here: dict[str, str] = {}  # band key -> first article of this batch with it
@@ -333,15 +359,16 @@ class StoryClusterer:
             records[aid] = rec
             for k in keys:
                 claimed_here.setdefault(k, aid)
-        created = self.store.create_records(list(records.values()))
-        if len(created) < len(records):  # another processor had it first (a redelivery)
-            theirs = self.store.records(set(records) - created)
-            records = {a: theirs.get(a, r) if a not in created else r for a, r in records.items()}
-            claimed_here = {k: a for k, a in claimed_here.items() if a in created}
+        created = self.store.create_records([r for a, r in records.items() if a not in orphans])
+        mine = created | (orphans & records.keys())
+        if len(mine) < len(records):  # another processor had it first (a redelivery)
+            theirs = self.store.records(set(records) - mine)
+            records = {a: theirs.get(a, r) if a not in mine else r for a, r in records.items()}
+            claimed_here = {k: a for k, a in claimed_here.items() if a in mine}
         claims = {k: aid for k, aid in claimed_here.items() if k not in owners}
         winners = self.store.claim_bands(claims) if claims else {}
         records = self._settle(records, new, winners, claimed_here)
-        self.store.update_records([r for a, r in records.items() if a in created])
+        self.store.update_records([r for a, r in records.items() if a in mine])
         self._fresh.update(records)
 
     def _earliest_match(
@@ -375,15 +402,32 @@ class StoryClusterer:
             if winner != aid:
                 rivals.setdefault(aid, set()).add(winner)
         others = self.store.records({w for ws in rivals.values() for w in ws} - set(records))
+        order = lambda r: (r.ts, r.article_id)  # noqa: E731
         for aid, ws in rivals.items():
             rec = records[aid]
             if rec.story_id != aid:
                 continue  # a joiner: its story came from an earlier article
             sig = new[aid][1]
-            verified = [o for w in ws if (o := others.get(w)) is not None and o.sig
-                        and same_story(sig, _signature(o), self.config)]
-            if verified:
-                first = min([*verified, rec], key=lambda r: (r.ts, r.article_id))
+            won = {k for k, w in winners.items() if w == aid}
+            follow, mutual = [], []
+            for w in ws:
+                o = others.get(w)
+                if o is None or not o.sig or o.story_id == aid:
+                    continue  # no record yet (cannot be) or it joined this very story
+                theirs = _signature(o)
+                if not same_story(sig, theirs, self.config):
+                    continue
+                if o.settled or o.story_id != o.article_id or not won & set(
+                    story_band_keys(theirs)
+                ):
+                    follow.append(o)  # decided, a joiner, or it never lost a band to us
+                else:
+                    mutual.append(o)  # each lost a band to the other: both see the race
+            if follow:
+                first = min(follow, key=order)
+                records[aid] = with_story(rec, self._story_of(first), settled=True)
+            elif mutual:
+                first = min([*mutual, rec], key=order)
                 if first.article_id != aid:
                     records[aid] = with_story(rec, self._story_of(first), settled=True)
         for aid, rec in records.items():
