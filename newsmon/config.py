@@ -179,6 +179,9 @@ class Settings(BaseSettings):
     index_rollover_check_every: float = Field(
         300.0, gt=0, description="seconds between the indexer's rollover checks"
     )
+    story_shards: int = Field(
+        1, ge=1, le=64, description="primary shards of news-story-bands/-records when created"
+    )
     index_batch_max_records: int = Field(
         1000, ge=1, description="index service: records per bulk batch (across polls)"
     )

@@ -69,7 +69,9 @@ def make_story_store(settings: Settings) -> StoryStore:
         from newsmon.adapters.es_stories import EsStories
         from newsmon.security import es_security
 
-        stories = EsStories(url, settings.namespace, security=es_security(settings))
+        stories = EsStories(
+            url, settings.namespace, security=es_security(settings), shards=settings.story_shards
+        )
         stories.ensure_schema()
         return stories
     raise ConfigError(f"NEWSMON_STORE: unsupported URL {url!r}")

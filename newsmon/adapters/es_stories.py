@@ -57,8 +57,10 @@ class EsStories:
         *,
         security: ElasticsearchSecurity | None = None,
         timeout: float = 30,
+        shards: int = 1,
     ) -> None:
         self._es = es_client(url, security, timeout)
+        self.shards = shards  # primaries of each index, when this store creates it
         self.bands_index = f"{prefix}news-story-bands"
         self.records_index = f"{prefix}news-story-records"
 
@@ -74,7 +76,7 @@ class EsStories:
                     self._es.indices.create(
                         index=index,
                         mappings=mapping,
-                        settings={"number_of_shards": 1, "refresh_interval": "1s"},
+                        settings={"number_of_shards": self.shards, "refresh_interval": "1s"},
                     )
                 except BadRequestError as exc:  # created meanwhile by another processor
                     if "resource_already_exists" not in str(exc):

@@ -203,3 +203,18 @@ def test_an_unreachable_store_is_transient_never_a_local_story() -> None:
     )
     with pytest.raises(TransientError):
         clusterer.assign_batch([art])
+
+
+@pytest.mark.integration
+def test_story_indices_take_the_configured_primaries(services: object, unique: str) -> None:
+    from newsmon.adapters.es_stories import EsStories
+
+    es = EsStories(services.store, f"t{unique}-", shards=2)  # type: ignore[attr-defined]
+    try:
+        es.ensure_schema()
+        for index in (es.bands_index, es.records_index):
+            got = es._es.indices.get_settings(index=index)[index]["settings"]["index"]
+            assert got["number_of_shards"] == "2"
+    finally:
+        es.drop()
+        es.close()
