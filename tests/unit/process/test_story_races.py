@@ -83,6 +83,20 @@ def _in_threads(*jobs: tuple[str, Callable[[], None]]) -> None:
     assert not errors, errors
 
 
+def _race(store: MemoryStories, early: RawArticle, late: RawArticle) -> dict[str, str]:
+    """``early`` on processor P1 and ``late`` on P2 at once: their story ids."""
+    got: dict[str, str] = {}
+
+    def process(art: RawArticle) -> Callable[[], None]:
+        def run() -> None:
+            got[art.article_id] = StoryClusterer(FAST, store).assign_batch([art])[0]
+
+        return run
+
+    _in_threads(("P1", process(early)), ("P2", process(late)))
+    return got
+
+
 def test_a_race_only_the_loser_sees_ends_in_the_winners_story() -> None:
     """Both read the bands before either claims; the later article claims every band first,
     sees no race and keeps its story; the earlier one loses every band it shares. By the old
@@ -95,15 +109,7 @@ def test_a_race_only_the_loser_sees_ends_in_the_winners_story() -> None:
     store.before[("P2", "after_owners")] = read.wait
     store.before[("P1", "claim")] = lambda: late_claimed.wait(10)
     store.before[("P2", "update")] = late_claimed.set  # P2 claimed and settles first
-    got: dict[str, str] = {}
-
-    def process(art: RawArticle) -> Callable[[], None]:
-        def run() -> None:
-            got[art.article_id] = StoryClusterer(FAST, store).assign_batch([art])[0]
-
-        return run
-
-    _in_threads(("P1", process(early)), ("P2", process(late)))
+    got = _race(store, early, late)
     assert got[early.article_id] == got[late.article_id] == late.article_id
     records = store.records(got)
     assert all(r.settled and r.story_id == late.article_id for r in records.values())
@@ -134,15 +140,7 @@ def test_mutual_losers_agree_on_the_earlier() -> None:
     read = threading.Barrier(2)
     store.before[("P1", "after_owners")] = read.wait
     store.before[("P2", "after_owners")] = read.wait
-    got: dict[str, str] = {}
-
-    def process(art: RawArticle) -> Callable[[], None]:
-        def run() -> None:
-            got[art.article_id] = StoryClusterer(FAST, store).assign_batch([art])[0]
-
-        return run
-
-    _in_threads(("P1", process(early)), ("P2", process(late)))
+    got = _race(store, early, late)
     won = {aid for aid, _ in store._bands.values()}
     assert won == {early.article_id, late.article_id}  # the race was mutual
     assert got[early.article_id] == got[late.article_id] == early.article_id
