@@ -43,13 +43,20 @@ final story of the earliest such rival (waiting for it to settle); if every riva
 to it as well (each sees the other), both take the story of the earlier (event time, then id)
 of the two. Both sides reach the same answer whichever claimed which band; a wait is bounded
 by ``settle_timeout``. Each record says when it is ``settled``; a joiner of an unsettled
-founder waits for it to settle. **A processor that dies** between creating its records and
-settling them (perhaps before claiming their bands) leaves them unsettled: the processor the
-articles are redelivered to waits ``settle_timeout`` for them and then runs the protocol for
-them again, joining whatever its near-duplicates founded meanwhile — an unsettled story id is
-never published. What can still split a story: three or more founders racing at once where
-one pair's view differs from a third's, and a cross-lingual link made after a near-duplicate
-in the first language joined the founder on another processor within the seconds of tagging.
+founder waits for it to settle. All waits of one batch end together, ``settle_timeout`` after
+it starts. **A processor that dies** between creating its records and settling them (perhaps
+before claiming their bands) leaves them unsettled: the processor the articles are redelivered
+to waits up to ``orphan_timeout`` for them and then runs the protocol for them again (the other
+articles of its batch see their stored records), joining whatever their near-duplicates
+founded meanwhile. A processor that finds another one created an article's record first never
+decides, settles or writes that record: it waits for the other's decision. What can still split
+a story: a joiner whose founder's processor died takes the founder's unsettled story when its
+wait ends, and the founder's redelivery may then join a rival that raced it (two founders
+racing *and* a kill within seconds); three or more founders racing at once where one pair's
+view differs from a third's; a processor stalled for longer than ``orphan_timeout`` in the
+middle of a batch while its articles are redelivered (story records are written without
+compare-and-set); and a cross-lingual link made after a near-duplicate in the first language
+joined the founder on another processor within the seconds of tagging.
 Band claims are pruned after ``window``, records after ``keep_assignments``.
 """
 
@@ -117,7 +124,11 @@ class ClusterConfig:
     entity_weight: float = 0.3
     semantic_window: timedelta = timedelta(hours=72)
     semantic_candidates: int = 20  # nearest by cosine whose entities are compared
-    settle_timeout: timedelta = timedelta(seconds=5)  # waiting for another processor's founder
+    settle_timeout: timedelta = timedelta(seconds=5)  # waits for other processors, per batch
+    #: a redelivered article's record still unsettled after this long is taken over: its
+    #: processor died (Kafka moves a dead member's partitions only after its 10 s session
+    #: timeout; a live processor settles its records within its batch)
+    orphan_timeout: timedelta = timedelta(seconds=20)
     prune_every: timedelta = timedelta(minutes=10)  # event time between prunes of the store
 
 
@@ -271,6 +282,9 @@ class StoryClusterer:
         self._window = self.config.window.total_seconds()
         self._sleep = sleep
         self._fresh: dict[str, StoryRecord] = {}  # assigned in this batch, not yet linked
+        self._decided: dict[str, str] = {}  # this batch's articles another processor decided
+        self._pending: set[str] = set()  # records created here and not yet settled (a retry)
+        self._deadline = 0.0  # the end of this batch's waits for other processors
         self._newest = float("-inf")
         self._pruned = float("-inf")
         self.indexed = 0  # articles this clusterer assigned that can be matched (have bands)
@@ -300,6 +314,7 @@ class StoryClusterer:
         lng = langs if langs is not None else [""] * len(articles)
         known = self.store.records(a.article_id for a in articles)
         orphans = self._orphans(known)
+        self._deadline = time.monotonic() + self.config.settle_timeout.total_seconds()
         new: dict[str, tuple[StoryRecord, Signature, list[str]]] = {}
         for a, vec, lang in zip(articles, vecs, lng, strict=True):
             if (a.article_id in known and a.article_id not in orphans) or a.article_id in new:
@@ -314,9 +329,12 @@ class StoryClusterer:
             self._assign_new(new, orphans)
         self._newest = max([self._newest, *(r.ts for r, _, _ in new.values())])
         self._maybe_prune()
-        self.indexed += sum(1 for _, _, keys in new.values() if keys)
+        self.indexed += sum(1 for aid, (_, _, keys) in new.items() if keys and aid not in orphans)
         ids = [
-            (self._fresh.get(a.article_id) or known.get(a.article_id) or _missing(a)).story_id
+            rec.story_id
+            if (rec := self._fresh.get(a.article_id)) is not None
+            else self._decided.get(a.article_id)
+            or (known.get(a.article_id) or _missing(a)).story_id
             for a in articles
         ]
         if commit:
@@ -325,17 +343,21 @@ class StoryClusterer:
 
     def _orphans(self, known: dict[str, StoryRecord]) -> set[str]:
         """Redelivered articles whose record never settled: their processor is still at it
-        (wait for it, up to ``settle_timeout``) or died between creating the record and
+        (wait for it, up to ``orphan_timeout``) or died between creating the record and
         settling it, perhaps before claiming its bands — then this processor runs the protocol
-        for them again (their stored story id is no decision). ``known`` is refreshed."""
-        waiting = {a for a, r in known.items() if not r.settled}
-        deadline = time.monotonic() + self.config.settle_timeout.total_seconds()
+        for them again (their stored story id is no decision). Records this clusterer created
+        itself in a batch that failed half-way are taken over at once. ``known`` is
+        refreshed."""
+        unsettled = {a for a, r in known.items() if not r.settled}
+        own = unsettled & self._pending
+        waiting = unsettled - own
+        deadline = time.monotonic() + self.config.orphan_timeout.total_seconds()
         while waiting and time.monotonic() < deadline:
             self._sleep(0.05)
             fresh = self.store.records(waiting)
             known.update(fresh)
             waiting = {a for a in waiting if not (a in fresh and fresh[a].settled)}
-        return waiting
+        return waiting | own
 
     def _assign_new(
         self,
@@ -346,7 +368,8 @@ class StoryClusterer:
         batch); create the records (``orphans`` have one: it is overwritten); claim the
         bands; settle the founders."""
         owners = self.store.band_owners(k for _, _, keys in new.values() for k in keys)
-        stored = self.store.records(set(owners.values()) - set(new))
+        # an orphan's stored record too: an article before it in the batch may match it
+        stored = self.store.records(set(owners.values()) - (set(new) - orphans))
         claimed_here: dict[str, str] = {}  # band key -> first article of this batch with it
         records: dict[str, StoryRecord] = {}
         for aid, (rec, sig, keys) in new.items():
@@ -361,14 +384,17 @@ class StoryClusterer:
                 claimed_here.setdefault(k, aid)
         created = self.store.create_records([r for a, r in records.items() if a not in orphans])
         mine = created | (orphans & records.keys())
-        if len(mine) < len(records):  # another processor had it first (a redelivery)
-            theirs = self.store.records(set(records) - mine)
-            records = {a: theirs.get(a, r) if a not in mine else r for a, r in records.items()}
+        self._pending |= created
+        if len(mine) < len(records):  # another processor created it first (a redelivery):
+            for aid in set(records) - mine:  # its story is that processor's to decide
+                self._decided[aid] = self._story_of_id(aid)
+            records = {a: r for a, r in records.items() if a in mine}
             claimed_here = {k: a for k, a in claimed_here.items() if a in mine}
         claims = {k: aid for k, aid in claimed_here.items() if k not in owners}
         winners = self.store.claim_bands(claims) if claims else {}
-        records = self._settle(records, new, winners, claimed_here)
-        self.store.update_records([r for a, r in records.items() if a in mine])
+        records = self._settle(records, new, winners, claimed_here, owners)
+        self.store.update_records(list(records.values()))
+        self._pending -= records.keys()
         self._fresh.update(records)
 
     def _earliest_match(
@@ -391,6 +417,7 @@ class StoryClusterer:
         new: Mapping[str, tuple[StoryRecord, Signature, list[str]]],
         winners: Mapping[str, str],
         claimed_here: Mapping[str, str],
+        owners: Mapping[str, str],
     ) -> dict[str, StoryRecord]:
         """Founders that raced another processor's near-duplicate for a band: both sides
         take the story of the earlier (event time, then id) of the verified winners, so the
@@ -408,7 +435,7 @@ class StoryClusterer:
             if rec.story_id != aid:
                 continue  # a joiner: its story came from an earlier article
             sig = new[aid][1]
-            won = {k for k, w in winners.items() if w == aid}
+            won = {k for k in new[aid][2] if winners.get(k, owners.get(k)) == aid}
             follow, mutual = [], []
             for w in ws:
                 o = others.get(w)
@@ -444,9 +471,10 @@ class StoryClusterer:
         return rec.story_id if rec.settled else self._story_of_id(rec.article_id)
 
     def _story_of_id(self, article_id: str) -> str:
-        """The story of ``article_id`` once it has settled (waits up to ``settle_timeout``,
-        then takes what it has: its processor may have died, a redelivery settles it)."""
-        deadline = time.monotonic() + self.config.settle_timeout.total_seconds()
+        """The story of ``article_id`` once it has settled: waits until the batch's deadline
+        (``settle_timeout`` from its start, for all waits together), then takes what it has
+        (its processor may have died; see the module docstring)."""
+        deadline = self._deadline
         while True:
             rec = self.store.records([article_id]).get(article_id)
             if rec is None or rec.settled or time.monotonic() >= deadline:
@@ -517,6 +545,7 @@ class StoryClusterer:
     def commit(self) -> None:
         """End of a batch: the records are in the store already."""
         self._fresh = {}
+        self._decided = {}
 
     def _maybe_prune(self) -> None:
         """Every ``prune_every``: drop band claims older than the window, records older than

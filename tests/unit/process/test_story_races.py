@@ -17,7 +17,7 @@ from process.story import ClusterConfig, StoryClusterer
 from tests.unit.process.test_story import dev_articles, rewire
 
 T0 = datetime(2025, 5, 11, 12, tzinfo=UTC)
-FAST = ClusterConfig(settle_timeout=timedelta(seconds=0.3))
+FAST = ClusterConfig(settle_timeout=timedelta(seconds=0.3), orphan_timeout=timedelta(seconds=0.3))
 
 
 class Killed(Exception):
@@ -175,3 +175,113 @@ def test_a_processor_killed_mid_batch_leaves_no_split(dies_before: str) -> None:
     assert redelivered == copy_story
     assert all(r.settled for r in store.records([early.article_id, late.article_id]).values())
     assert StoryClusterer(FAST, store).assign_batch([early, late]) == [copy_story, copy_story]
+
+
+def _third() -> RawArticle:
+    """Another copy of the pair's story: its first paragraphs, twenty minutes on."""
+    from tests.unit.process.test_story import first_paragraphs
+
+    src = dev_articles()[3]
+    title, text = first_paragraphs(src["title"], src["text"], random.Random(1))
+    when = T0 + timedelta(minutes=20)
+    return RawArticle(article_id="c".ljust(32, "0"), url="urn:c", title=title, text=text,
+                      published=when, fetched=when)
+
+
+def _stories(store: MemoryStories) -> dict[str, tuple[str, bool]]:
+    return {a: (r.story_id, r.settled) for a, r in store._records.items()}
+
+
+def test_a_redelivery_beside_a_live_first_run_ends_in_one_story() -> None:
+    """P1 claims the original's bands and stalls before settling it; the original is
+    redelivered to P2 in a batch behind its copy. The copy must see the original's stored
+    record (it was blind to it, founded a story, and the original joined the copy on P2
+    while P1 kept it in its own story: two)."""
+    store = Scripted()
+    early, late = _pair()
+    p2: dict[str, list[str]] = {}
+
+    def stall() -> None:
+        _in_threads(("P2", lambda: p2.update(ids=StoryClusterer(FAST, store).assign_batch(
+            [late, early]))))
+
+    store.before[("P1", "update")] = stall
+    p1: dict[str, list[str]] = {}
+    _in_threads(("P1", lambda: p1.update(ids=StoryClusterer(FAST, store).assign_batch([early]))))
+    a, b = early.article_id, late.article_id
+    assert p1["ids"] == [a] and p2["ids"] == [a, a]
+    assert _stories(store) == {a: (a, True), b: (a, True)}
+
+
+def test_a_killed_founder_its_joiner_and_its_redelivery_end_in_one_story() -> None:
+    """P1 dies after claiming the original's bands; a copy joins it on P2 (waits, takes its
+    story); then P2 gets another copy and the redelivered original in one batch."""
+    store = Scripted()
+    early, late = _pair()
+    third = _third()
+
+    def die() -> None:
+        raise Killed("update")
+
+    store.before[("P1", "update")] = die
+    died: list[BaseException] = []
+
+    def p1() -> None:
+        try:
+            StoryClusterer(FAST, store).assign_batch([early])
+        except Killed as exc:
+            died.append(exc)
+
+    _in_threads(("P1", p1))
+    p2 = StoryClusterer(FAST, store)
+    got: dict[str, list[str]] = {}
+    _in_threads(("P2", lambda: got.update(c=p2.assign_batch([third]),
+                                          rest=p2.assign_batch([late, early]))))
+    a = early.article_id
+    assert died and got == {"c": [a], "rest": [a, a]}
+    assert set(_stories(store).values()) == {(a, True)}
+
+
+def test_a_redelivery_racing_its_first_run_publishes_what_the_store_holds() -> None:
+    """P2 reads the article before P1 created its record and loses the create: P2 must not
+    settle P1's record itself nor write it (each published its own idea, the store kept one);
+    it waits for P1's decision."""
+    store = Scripted()
+    late, early = _pair()  # the original ten minutes after its copy
+    late = late.model_copy(update={"published": T0 + timedelta(minutes=10),
+                                   "fetched": T0 + timedelta(minutes=10)})
+    early = early.model_copy(update={"published": T0, "fetched": T0})
+    p2_read, p1_created, p1_done = threading.Event(), threading.Event(), threading.Event()
+    out: dict[str, str] = {}
+
+    def p2() -> None:
+        c = StoryClusterer(FAST, store)
+        c.assign_batch([late], commit=False)
+        p1_done.wait(10)
+        out["p2"] = c.link_batch([late.article_id], [["X"]])[0]
+
+    def p1_after_owners() -> None:
+        threading.Thread(target=p2, name="P2").start()
+        p2_read.wait(10)
+
+    def p1_claim() -> None:
+        p1_created.set()  # meanwhile P3 founds the copy's story and claims it
+        _in_threads(("P3", lambda: StoryClusterer(FAST, store).assign_batch([early])))
+
+    store.before[("P1", "after_owners")] = p1_after_owners
+    store.before[("P2", "after_owners")] = lambda: (p2_read.set(), p1_created.wait(10))
+    store.before[("P1", "claim")] = p1_claim
+
+    def p1() -> None:
+        c = StoryClusterer(FAST, store)
+        c.assign_batch([late], commit=False)
+        out["p1"] = c.link_batch([late.article_id], [["X"]])[0]
+        p1_done.set()
+
+    _in_threads(("P1", p1))
+    for _ in range(100):
+        if "p2" in out:
+            break
+        threading.Event().wait(0.05)
+    stored = store.records([late.article_id])[late.article_id]
+    assert out["p1"] == out["p2"] == stored.story_id and stored.settled
