@@ -146,6 +146,25 @@ def test_mutual_losers_agree_on_the_earlier() -> None:
     assert got[early.article_id] == got[late.article_id] == early.article_id
 
 
+def _killed_before(store: Scripted, step: str, article: RawArticle) -> None:
+    """Processor P1 takes ``article`` and is killed right before ``step``."""
+
+    def die() -> None:
+        raise Killed(step)
+
+    store.before[("P1", step)] = die
+    died: list[BaseException] = []
+
+    def p1() -> None:
+        try:
+            StoryClusterer(FAST, store).assign_batch([article])
+        except Killed as exc:
+            died.append(exc)
+
+    _in_threads(("P1", p1))
+    assert died, f"P1 was not killed before {step}"
+
+
 @pytest.mark.parametrize("dies_before", ["claim", "update"])
 def test_a_processor_killed_mid_batch_leaves_no_split(dies_before: str) -> None:
     """P1 creates the early article's record and dies before claiming its bands (or before
@@ -154,20 +173,7 @@ def test_a_processor_killed_mid_batch_leaves_no_split(dies_before: str) -> None:
     store = Scripted()
     early, late = _pair()
 
-    def die() -> None:
-        raise Killed(dies_before)
-
-    store.before[("P1", dies_before)] = die
-    died: list[BaseException] = []
-
-    def p1() -> None:
-        try:
-            StoryClusterer(FAST, store).assign_batch([early])
-        except Killed as exc:
-            died.append(exc)
-
-    _in_threads(("P1", p1))
-    assert died
+    _killed_before(store, dies_before, early)
     assert store.records([early.article_id])[early.article_id].settled is False
     p2 = StoryClusterer(FAST, store)
     copy_story = p2.assign_batch([late])[0]
@@ -220,25 +226,13 @@ def test_a_killed_founder_its_joiner_and_its_redelivery_end_in_one_story() -> No
     early, late = _pair()
     third = _third()
 
-    def die() -> None:
-        raise Killed("update")
-
-    store.before[("P1", "update")] = die
-    died: list[BaseException] = []
-
-    def p1() -> None:
-        try:
-            StoryClusterer(FAST, store).assign_batch([early])
-        except Killed as exc:
-            died.append(exc)
-
-    _in_threads(("P1", p1))
+    _killed_before(store, "update", early)
     p2 = StoryClusterer(FAST, store)
     got: dict[str, list[str]] = {}
     _in_threads(("P2", lambda: got.update(c=p2.assign_batch([third]),
                                           rest=p2.assign_batch([late, early]))))
     a = early.article_id
-    assert died and got == {"c": [a], "rest": [a, a]}
+    assert got == {"c": [a], "rest": [a, a]}
     assert set(_stories(store).values()) == {(a, True)}
 
 
