@@ -10,7 +10,7 @@ entry is marked ``sent`` / ``partial`` / ``failed``. Consequences, deliberately:
 * a channel that succeeded is never re-sent: a retry only tries channels still ``pending``;
 * a transient channel failure keeps the entry ``pending`` and raises :class:`TransientError`,
   so the batch is not committed and is retried with back-off; after :data:`MAX_ROUNDS` rounds
-  the channel is marked failed and the stream moves on;
+  spanning at least :data:`RETRY_FOR` the channel is marked failed and the stream moves on;
 * a worker that dies mid-send leaves a ``pending`` entry with a lease (longer than the worst
   case of the rule's channels). Whoever handles the uncommitted record next waits
   (TransientError) until the lease ends, then claims the entry — the claim is itself a
@@ -70,6 +70,9 @@ from newsmon.store import ArticleStore
 log = logging.getLogger(__name__)
 
 MAX_ROUNDS = 5
+#: ... and not before a channel has failed for this long: a webhook that is down for seconds
+#: (a deploy, a restart) never costs an alert, whatever the back-off between rounds
+RETRY_FOR = timedelta(seconds=60)
 DIGEST_GRACE = timedelta(seconds=30)
 
 
@@ -248,9 +251,12 @@ class AlertStage:
             deliveries[str(i)] = outcome
             self._store.update_alert(aid, {"deliveries": deliveries})
         rounds = int(entry.get("rounds", 0)) + (1 if retry else 0)
-        if retry and rounds < MAX_ROUNDS:
-            self._store.update_alert(aid, {"rounds": rounds})
-            raise TransientError(f"alert {aid} not delivered yet: {retry[0]}")
+        if retry:
+            now = self._clock()
+            since = entry.get("retrying_since") or now.isoformat()
+            if rounds < MAX_ROUNDS or now - datetime.fromisoformat(since) < RETRY_FOR:
+                self._store.update_alert(aid, {"rounds": rounds, "retrying_since": since})
+                raise TransientError(f"alert {aid} not delivered yet: {retry[0]}")
         self._finish(rule, aid, deliveries, rounds)
 
     def _finish(self, rule: Rule, aid: str, deliveries: dict[str, Any], rounds: int) -> None:

@@ -11,7 +11,7 @@ import pytest
 
 from alert.rules import Rule, alert_id
 from alert.silences import silence, unsilence
-from alert.stage import MAX_ROUNDS, AlertStage
+from alert.stage import MAX_ROUNDS, RETRY_FOR, AlertStage
 from newsmon.bus import TAGGED_TOPIC, Record
 from newsmon.errors import PermanentError, TransientError
 from newsmon.query import compile_query
@@ -93,12 +93,14 @@ def test_partial_failure_never_resends_a_channel_that_succeeded() -> None:
 def test_permanent_failure_and_giving_up_are_recorded() -> None:
     store = MemoryStore()
     refused = Recording("refused", [PermanentError])
-    down = Recording("down", [TransientError] * MAX_ROUNDS)
+    down = Recording("down", [TransientError] * (MAX_ROUNDS + 1))
     ok = Recording("ok")
-    stage = AlertStage(store, [rule(refused, down, ok)], Clock())
-    for _ in range(MAX_ROUNDS - 1):
+    clock = Clock()
+    stage = AlertStage(store, [rule(refused, down, ok)], clock)
+    for _ in range(MAX_ROUNDS):  # the rounds came quickly: not given up before RETRY_FOR
         with pytest.raises(TransientError):
             stage.handle([rec("s1", 1)])
+    clock.now += RETRY_FOR
     stage.handle([rec("s1", 1)])
     entry = store.get_alert(alert_id("r", "s1"))
     assert entry is not None and entry["status"] == "partial" and len(ok.sent) == 1
