@@ -236,7 +236,14 @@ def test_two_instances_share_the_feeds_and_the_survivor_takes_over(
     )
     for n in range(FEEDS):  # one owner at a time: A, then B (B's feeds), then A again
         expected = [a, b, a] if n in b_feeds else [a]
-        assert runs(wires.sequence(n)) == expected, (n, runs(wires.sequence(n)), logs())
+        # a request whose sender cannot be read within a second of the kill is B's last one:
+        # the kernel tears its socket down with the process before the handler looks it up
+        seq = [
+            pid
+            for t, f, pid in wires.polls
+            if f == n and not (pid is None and abs(t - killed) < 1.0)
+        ]
+        assert runs(seq) == expected, (n, runs(seq), logs())
     assert takeover <= SESSION_TIMEOUT_MS / 1000 + 2 * INTERVAL + 3, logs()
     twice = Counter(published) - Counter(set(published))
     urls = {article_id(u): n for n, links in wires.served.items() for u in links}
