@@ -83,6 +83,7 @@ class ChaosResult:
     alerts_expected: int = 0
     alerts_delivered: int = 0
     double_alerts: int = 0
+    redeliveries: int = 0  # a delivery id sent again (killed between send and record)
     alert_losses: int = 0
     unexpected_alerts: int = 0
     dead_letters: int = 0
