@@ -30,6 +30,7 @@ import pytest
 from newsmon.adapters.kafka_table import SESSION_TIMEOUT_MS
 from newsmon.bus import RAW_TOPIC
 from newsmon.schema import RawArticle, article_id, decode
+from tests.integration.test_alert_workers import wait_for
 from tests.unit.ingest.feedserver import rss, running_server, send
 
 pytestmark = pytest.mark.integration
@@ -114,15 +115,6 @@ class Wires:
 def runs(sequence: list[int | None]) -> list[int | None]:
     """``[a, a, b, b, a]`` → ``[a, b, a]``."""
     return [p for i, p in enumerate(sequence) if i == 0 or sequence[i - 1] != p]
-
-
-def wait_for(check: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := check():
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
 def test_two_instances_share_the_feeds_and_the_survivor_takes_over(
