@@ -23,7 +23,7 @@ def candidates(doc: Doc, title_len: int, gaz: Gazetteer) -> list[Candidate]:
     """Gazetteer matches first; NER entities fill in what the gazetteer does not know."""
     headline_ranges = _headline_ranges(doc.text, title_len)
     gaz_spans = list(_gazetteer_spans(doc, gaz))
-    kept_gaz, ents = _merge(gaz_spans, [e for e in doc.ents if e.label_ in NER_LABELS])
+    kept_gaz, ents = _merge(gaz_spans, [e for e in doc.ents if e.label_ in NER_LABELS], gaz)
     found = [_candidate(span, hits, "", title_len, headline_ranges) for span, hits in kept_gaz]
     found += [_candidate(e, (), e.label_, title_len, headline_ranges) for e in ents]
     return sorted(found, key=lambda c: c.start)
@@ -39,8 +39,12 @@ def _gazetteer_spans(doc: Doc, gaz: Gazetteer) -> Iterator[tuple[Span, tuple[Hit
             i += 1
             continue
         for size in range(min(gaz.max_len, len(doc) - i), 0, -1):
-            hits = gaz.lookup_tokens(keys[i : i + size])
-            if hits and any(t.text[:1].isupper() for t in doc[i : i + size]):
+            key = keys[i : i + size]
+            hits = gaz.lookup_tokens(key)
+            if hits and (
+                any(t.text[:1].isupper() for t in doc[i : i + size])
+                or tuple(key) in gaz.lowercase_keys  # "the trilateral contact group"
+            ):
                 yield doc[i : i + size], tuple(hits)
                 i += size
                 break
@@ -56,10 +60,12 @@ def _key(word: str) -> str:
 
 
 def _merge(
-    gaz_spans: list[tuple[Span, tuple[Hit, ...]]], ents: list[Span]
+    gaz_spans: list[tuple[Span, tuple[Hit, ...]]], ents: list[Span], gaz: Gazetteer
 ) -> tuple[list[tuple[Span, tuple[Hit, ...]]], list[Span]]:
     """Drop entities that overlap a gazetteer match, unless the entity is a longer organisation
-    that merely contains a state name ("Bank of Mexico"): then the match goes."""
+    that merely contains a state name ("Bank of Mexico"), or a person whose given name is not
+    that of the known person with the surname ("Oleksiy Kuleba", not Dmytro): then the match
+    goes."""
     kept_ents: list[Span] = []
     dropped: set[int] = set()
     for ent in ents:
@@ -68,12 +74,30 @@ def _merge(
         ]
         if not overlapping:
             kept_ents.append(ent)
-        elif ent.label_ in ("ORG", "FAC") and all(
-            _stateish(gaz_spans[k][1]) and len(gaz_spans[k][0]) < len(ent) for k in overlapping
+        elif (
+            ent.label_ in ("ORG", "FAC")
+            and all(
+                _stateish(gaz_spans[k][1]) and len(gaz_spans[k][0]) < len(ent)
+                for k in overlapping
+            )
+        ) or (
+            ent.label_ == "PERSON" and _namesake(ent, [gaz_spans[k] for k in overlapping], gaz)
         ):
             kept_ents.append(ent)
             dropped.update(overlapping)
     return [g for k, g in enumerate(gaz_spans) if k not in dropped], kept_ents
+
+
+def _namesake(ent: Span, spans: list[tuple[Span, tuple[Hit, ...]]], gaz: Gazetteer) -> bool:
+    """A person entity "Given Surname" over a match of only the surname of a known person
+    with another given name."""
+    return (
+        len(spans) == 1
+        and len(spans[0][0]) == 1
+        and spans[0][0].start == ent.end - 1
+        and ent.start < spans[0][0].start
+        and gaz.other_given_name(ent[0].text, spans[0][1])
+    )
 
 
 def _stateish(hits: tuple[Hit, ...]) -> bool:

@@ -6,6 +6,7 @@ aliases split the same way as the text they are matched against.
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -108,6 +109,66 @@ class Gazetteer:
                 self.lowercase_keys.add(key)
         self.max_len = max(self.max_len, len(words))
 
+    def similar_person(self, name: str) -> ActorEntry | None:
+        """The known person an unknown full name is another spelling of, or None.
+
+        Transliterations of one name differ by a letter or two (Umerov, Umierov, Umarov;
+        Zakharova, Zacharova; Zelensky, Zelenskyj). Both the given name and the surname must
+        meet a full Latin alias of the same person after :func:`spelling_key`, each equal or
+        one edit apart (a surname of five letters or more); a name that meets two people is
+        left unknown."""
+        words = [w for w in fold(name).replace("-", " ").split() if w.isalpha()]
+        if len(words) < 2:
+            return None
+        first, last = spelling_key(words[0]), spelling_key(words[-1])
+        if len(last) < 5 or len(first) < 2:
+            return None
+        found = {
+            entry.name: entry
+            for probe in _deletions(last)
+            for entry, surname, given in self._people.get(probe, ())
+            if _one_edit(last, surname, given, first)
+        }
+        return next(iter(found.values())) if len(found) == 1 else None
+
+    def other_given_name(self, given: str, hits: Sequence[Hit]) -> bool:
+        """``given`` (a word before a surname the gazetteer knows) is a given name, but not
+        one of that person's: Oleksiy Kuleba is not Dmytro Kuleba."""
+        key = fold(given)
+        people = [h.actor for h in hits if h.actor is not None and h.actor.type == "person"]
+        return (
+            bool(people)
+            and key in self._given_names
+            and all(key not in _given_names_of(p) for p in people)
+        )
+
+    @functools.cached_property
+    def _given_names(self) -> frozenset[str]:
+        return frozenset(
+            name for e in self.actors if e.type == "person" for name in _given_names_of(e)
+        )
+
+    @functools.cached_property
+    def _people(self) -> dict[str, list[tuple[ActorEntry, str, frozenset[str]]]]:
+        """Surname keys and their one-letter deletions → (person, surname key, given-name
+        keys)."""
+        out: dict[str, list[tuple[ActorEntry, str, frozenset[str]]]] = {}
+        for entry in self.actors:
+            if entry.type != "person":
+                continue
+            pairs = {
+                (spelling_key(w[0]), spelling_key(w[-1]))
+                for alias in (entry.name, *entry.aliases)
+                if (w := fold(alias).replace("-", " ").split())
+                and len(w) >= 2
+                and all(x.isascii() and x.isalpha() for x in w)
+            }
+            for surname in {last for _, last in pairs}:
+                given = frozenset(first for first, last in pairs if last == surname)
+                for probe in _deletions(surname):
+                    out.setdefault(probe, []).append((entry, surname, given))
+        return out
+
     def key(self, text: str) -> tuple[str, ...]:
         """The matching key of a name: its tokens folded, Cyrillic ones without their case
         ending (:func:`~process.slavic.norm_word`), so Зеленского meets Зеленский."""
@@ -129,6 +190,53 @@ class Gazetteer:
             if hit.actor is not None and hit.kind in ("alias", "weak", "capital"):
                 return hit.actor.name
         return name
+
+
+@functools.lru_cache(maxsize=4096)
+def _given_names_of(entry: ActorEntry) -> frozenset[str]:
+    """The first words of a person's full aliases, folded."""
+    return frozenset(
+        w[0] for alias in (entry.name, *entry.aliases) if len(w := fold(alias).split()) >= 2
+    )
+
+
+#: Letter groups that transliterations of one sound write differently, and their one form.
+_SPELLINGS = (
+    ("shch", "sh"), ("sch", "sh"), ("kh", "h"), ("ch", "h"), ("zh", "z"), ("tz", "z"),
+    ("ts", "z"), ("ck", "k"), ("ph", "f"), ("w", "v"), ("y", "i"), ("j", "i"), ("x", "ks"),
+)
+
+
+def spelling_key(word: str) -> str:
+    """A folded Latin word with transliteration variants merged (kh/ch → h, ts/tz → z,
+    y/j → i, w → v) and doubled letters single: Zacharova and Zakharova, Zelenskyj and
+    Zelensky meet."""
+    for a, b in _SPELLINGS:
+        word = word.replace(a, b)
+    return "".join(ch for i, ch in enumerate(word) if i == 0 or ch != word[i - 1])
+
+
+def _deletions(word: str) -> set[str]:
+    return {word, *(word[:i] + word[i + 1 :] for i in range(len(word)))}
+
+
+def _one_edit(a: str, b: str, given: frozenset[str], first: str) -> bool:
+    """Surnames ``a``/``b`` at most one edit apart, and ``first`` a given name of ``given``
+    (or one edit from one of four letters or more)."""
+    if not _within_one(a, b):
+        return False
+    return first in given or (len(first) >= 4 and any(_within_one(first, g) for g in given))
+
+
+def _within_one(a: str, b: str) -> bool:
+    if a == b:
+        return True
+    if abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        return sum(x != y for x, y in zip(a, b, strict=True)) == 1
+    short, long_ = (a, b) if len(a) < len(b) else (b, a)
+    return any(long_[:i] + long_[i + 1 :] == short for i in range(len(long_)))
 
 
 def _alias_groups(entry: ActorEntry) -> Iterable[tuple[AliasKind, tuple[str, ...]]]:

@@ -158,6 +158,8 @@ def _add_unknown(
             name = _strip_the(names.get(id(cand)) or cand.text)
             name = short.get(name, name)
             entry = gaz.by_name.get(fold(name))
+            if entry is None and cand.label == "PERSON":
+                entry = gaz.similar_person(name)  # another spelling of a known name
             if entry is not None:
                 actors.append(_actor(entry, cand))
             else:

@@ -51,7 +51,9 @@ def stem(folded: str) -> str:
         if ending in KEEP:
             continue
         if folded.endswith(ending) and len(folded) - len(ending) >= MIN_STEM:
-            return folded[: -len(ending)]
+            cut = folded[: -len(ending)]
+            # A soft sign before the ending is the stem's (тристоронньої, тристороння):
+            return cut[:-1] if cut.endswith("ь") and len(cut) > MIN_STEM else cut
     return folded
 
 
@@ -76,7 +78,20 @@ def alias_variants(word: str) -> tuple[str, ...]:
     keys = [key, folded]
     if folded.endswith("ів") and len(folded) > 3:
         keys += [stem(folded[:-2] + s) for s in ("ов", "ев", "єв")]
+    plural = folded.endswith(("ы", "и")) and not folded.endswith(("ии", "ыи", "іи"))
+    if plural and key != folded and len(key) >= MIN_STEM:
+        # A plural's genitive keeps -ов/-ев, which the stemmer leaves on (a surname's):
+        # Эмираты → Эмиратов, Штаты → Штатов.
+        keys += [key + "ов", key + "ев"]
+    alternated = _UK_ALTERNATION.sub(lambda m: m.group(1) + "о" + m.group(2), folded)
+    if alternated != folded:  # Ukrainian і in a closed last syllable: дім → дому, кіт → кота
+        keys.append(stem(alternated + "а"))
     return tuple(dict.fromkeys(keys))
+
+
+#: A Ukrainian word whose last syllable closes on і (дім, Ужгород's "-від"): the other cases
+#: open the syllable and the і returns to о (дому) — or е, which the -ів rule above covers.
+_UK_ALTERNATION = re.compile(r"^(.*[^аеиоуяюєіі])і([^аеиоуяюєіьі']{1,2})$")
 
 
 def term_regex(folded_word: str) -> str:

@@ -29,28 +29,39 @@ from typing import Any
 
 from .gazetteer import Gazetteer, Hit
 from .mentions import Candidate
+from .normalize import fold
 from .roles import Role
 from .slavic import norm_word, to_latin
 
-#: Stems (folded) of speech verbs and nouns: "заявил", "повідомив", "по словам".
-SPEECH = tuple(
+
+def _stems(words: str) -> tuple[str, ...]:
+    """Word stems as the text's words are keyed (:func:`process.normalize.fold`: й → и,
+    ї → і, ё → е), so that a stem written with й still meets its words (войск → воиск)."""
+    return tuple(dict.fromkeys(fold(w) for w in words.split()))
+
+
+#: Stems of speech verbs and nouns: "заявил", "повідомив", "по словам".
+SPEECH = _stems(
     """заяв сообщ сказа отмет подчеркн указа добав призв призыв предлож пообещ предупред
     обвин ответ напис уточн призна подтверд отверг отказ потребова напомн поясн говор
     рассказ выступ считает счита повідом наголос зазнач запропон підтверд відкин пообіця
     поперед заклик звинув відпов написа уточн визна вважа розпов виступ підкресл дода
-    слов заявлени заяв""".split()
+    слов заявлени заяв"""
 )
-#: Stems of nouns through which a state acts: "делегация Украины", "российские войска".
-GOVERNMENT = tuple(
+#: Stems of nouns through which a state acts: "делегация Украины", "российские войска",
+#: "російські окупанти".
+GOVERNMENT = _stems(
     """делегац войск арми сил военн власт правительств министерств мид ведомств сторон
     представител переговорщик командовани руководств кабмин уряд міністерств делегаці
     військ збройн влад представник переговірник посольств дипломат генштаб минобороны
-    міноборони удар атак наступлени обстрел обстріл предложени пропозиці план""".split()
+    міноборони удар атак наступлени обстрел обстріл предложени пропозиці план оккупант
+    окупант агресор военнослужащ військовослужбовц солдат бойц пограничн прикордонн
+    спецслужб разведк розвідк флот авиаци авіаці"""
 )
 #: Stems of words of meeting: "переговоры с Украиной", "встретился с Путиным".
-MEETING = tuple(
+MEETING = _stems(
     """переговор перемов встреч встрет встрі зустр разговор розмов говори диалог діалог
-    договор домов саммит саміт созвон""".split()
+    договор домов саммит саміт созвон"""
 )
 WITH = frozenset({"с", "со", "з", "із", "зі"})
 IN = frozenset({"в", "во", "на", "у", "до"})
@@ -141,7 +152,8 @@ class SlavicNlp:
         # A known person the gazetteer spells otherwise: the Latin name or its surname.
         hits = tuple(h for h in gaz.lookup(latin) if h.actor is not None)
         if not hits and label == "PERSON":
-            hits = tuple(
+            similar = gaz.similar_person(latin)  # another spelling: Умеров → Umerov
+            hits = (Hit("alias", actor=similar),) if similar is not None else tuple(
                 h
                 for h in gaz.lookup(latin.split()[-1])
                 if h.kind == "alias" and h.actor is not None and h.actor.type == "person"

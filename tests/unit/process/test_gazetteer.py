@@ -114,3 +114,32 @@ def test_extension_file_errors_name_the_file_and_the_key(
     _write(tmp_path, "actors.xx.yaml", text)
     with pytest.raises(GazetteerError, match=re.escape(message)):
         load_gazetteer(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("written", "person"),
+    [
+        ("Rustem Umarov", "Rustem Umerov"),  # one letter apart
+        ("Rustem Umierov", "Rustem Umerov"),  # Polish-style transliteration
+        ("Maria Zacharova", "Maria Zakharova"),  # German-style ch for kh
+        ("Volodymyr Zelenskyj", "Volodymyr Zelensky"),
+        ("Dmitri Peskow", "Dmitry Peskov"),
+        ("Sergey Lavrov", "Sergei Lavrov"),
+    ],
+)
+def test_another_spelling_of_a_known_full_name_is_that_person(written: str, person: str) -> None:
+    entry = load_gazetteer().similar_person(written)
+    assert entry is not None and entry.name == person
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        "Oleksiy Kuleba",  # the surname of Dmytro Kuleba, another man's given name
+        "Lavrov",  # a surname alone is the alias index's business, not a spelling's
+        "John Smith",
+        "Vladimir Putinov",  # two edits from Putin
+    ],
+)
+def test_other_names_are_not_taken_for_a_known_person(written: str) -> None:
+    assert load_gazetteer().similar_person(written) is None

@@ -48,6 +48,35 @@ def test_one_person_whatever_the_script_and_case(model_tagger) -> None:  # type:
         assert "Volodymyr Zelensky" in names(tags), tags
 
 
+def test_states_act_through_their_forces_and_names_meet_in_every_case(model_tagger) -> None:  # type: ignore[no-untyped-def]
+    tags = model_tagger.tag_batch(
+        [
+            ("", "Российские войска освободили населенный пункт в ДНР."),
+            ("", "Російські окупанти здійснили запуск кількох ракет по Харкову."),
+            ("", "Раніше повідомлялося, що в Білому домі готувались до тристоронньої зустрічі."),
+            ("", "Обмен прошел при посредничестве Объединенных Арабских Эмиратов."),
+            ("", "За підсумками засідання Тристоронньої контактної групи заявив Леонід Кучма."),
+            ("", "A meeting of the trilateral contact group in Minsk ended without a deal."),
+            ("", "Майкл Уолтц заявил, что переговоры продолжатся."),
+        ]
+    )
+    expected = ["Russia", "Russia", "White House", "United Arab Emirates",
+                "Trilateral Contact Group", "Trilateral Contact Group", "Mike Waltz"]
+    for name, tag in zip(expected, tags, strict=True):
+        assert name in names(tag), (name, tag.actors)
+
+
+def test_a_namesake_of_a_known_person_is_not_that_person(model_tagger) -> None:  # type: ignore[no-untyped-def]
+    (tags,) = model_tagger.tag_batch(
+        [("", "Kyiv Oblast Governor Oleksiy Kuleba said the strike hit a school in Bila Tserkva.")]
+    )
+    assert "Oleksiy Kuleba" in names(tags) and "Dmytro Kuleba" not in names(tags)
+    (tags,) = model_tagger.tag_batch(
+        [("", "Ukraine's Defence Minister Rustem Umarov said the talks would go on.")]
+    )
+    assert "Rustem Umerov" in names(tags)
+
+
 def test_unknown_russian_people_get_english_press_spelling(model_tagger) -> None:  # type: ignore[no-untyped-def]
     (tags,) = model_tagger.tag_batch(
         [

@@ -40,6 +40,13 @@ def test_alias_keys_cover_what_the_stem_cuts_and_ukrainian_i_o_alternation() -> 
     assert norm_word("Рустема") in alias_variants("Рустем")  # -ем is part of the name
     assert norm_word("Києва") in alias_variants("Київ")
     assert norm_word("Харкова") in alias_variants("Харків")
+    assert norm_word("дому") in alias_variants("дім")  # Білий дім → у Білому домі
+    assert norm_word("Эмиратов") in alias_variants("Эмираты")  # a plural's genitive keeps -ов
+    assert norm_word("Рустов") not in alias_variants("Рустем")  # ... a singular's does not
+
+
+def test_a_soft_sign_before_the_ending_is_the_stems() -> None:
+    assert norm_word("Тристоронньої") == norm_word("Тристороння") == norm_word("тристоронню")
 
 
 @pytest.mark.parametrize(
