@@ -122,9 +122,11 @@ class SlavicNlp:
             found.append(_cand(toks[i:j], "", text, title_len, role, hits))
             taken.update(range(toks[i].start, toks[j - 1].stop))
         for span in doc.spans:
-            if any(k in taken for k in range(span.start, span.stop)):
+            span_toks = [by_id[t.id] for t in span.tokens if t.id in by_id]
+            keep = _name_part(span_toks, taken, gaz) if span.type == "PER" else span_toks
+            if not keep or any(k in taken for k in range(keep[0].start, keep[-1].stop)):
                 continue
-            cand = self._unknown(span, by_id, ctx, text, title_len, lang, gaz)
+            cand = self._unknown(span, span_toks, keep, ctx, text, title_len, lang, gaz)
             if cand is not None:
                 found.append(cand)
         return sorted(found, key=lambda c: c.start)
@@ -132,22 +134,33 @@ class SlavicNlp:
     def _unknown(
         self,
         span: Any,
-        by_id: dict[str, _Tok],
+        span_toks: Sequence[_Tok],
+        toks: Sequence[_Tok],
         ctx: _Context,
         text: str,
         title_len: int,
         lang: str,
         gaz: Gazetteer,
     ) -> Candidate | None:
+        """``toks``: the part of the span's tokens (``span_toks``) that names it."""
         label = LABELS.get(span.type)
-        toks = [by_id[t.id] for t in span.tokens if t.id in by_id]
         if label is None or not toks or label == "ORG":
             return None
         words = [t.text for t in toks]
         if label == "PERSON" and not _person_like(words, gaz):
             return None
         span.normalize(self.vocab)
-        normal = span.normal or span.text
+        normal_words = (span.normal or span.text).split()
+        if len(normal_words) == len(span_toks):  # the normal form of the kept part
+            first = span_toks.index(toks[0])
+            normal_words = normal_words[first : first + len(toks)]
+        else:
+            normal_words = words
+        if label == "PERSON" and lang == "uk":
+            # Natasha's morphology is Russian: Миколи → "Миколя"; a Ukrainian given name
+            # in any case is put back from the list of given names.
+            normal_words[0] = UK_GIVEN.get(norm_word(words[0]), normal_words[0])
+        normal = " ".join(normal_words)
         latin = to_latin(normal, lang)
         # A known person the gazetteer spells otherwise: the Latin name or its surname.
         hits = tuple(h for h in gaz.lookup(latin) if h.actor is not None)
@@ -167,6 +180,35 @@ class SlavicNlp:
             hits,
             tuple(latin.split()),
         )
+
+
+def _name_part(toks: Sequence[_Tok], taken: set[int], gaz: Gazetteer) -> list[_Tok]:
+    """A person span without the known names the NER ran into it ("України Андрій
+    Ковальов" → Андрій Ковальов): leading and trailing tokens that are gazetteer matches or
+    a gazetteer name are cut."""
+    out = list(toks)
+
+    def known(t: _Tok) -> bool:
+        return t.start in taken or bool(gaz.lookup_tokens([norm_word(t.text)]))
+
+    while out and known(out[0]):
+        out.pop(0)
+    while out and known(out[-1]):
+        out.pop()
+    return out
+
+
+#: Common Ukrainian given names in the nominative, by their key (any case form meets it).
+UK_GIVEN = {
+    norm_word(n): n
+    for n in """Микола Олександр Андрій Сергій Володимир Петро Олексій Дмитро Юрій Іван Василь
+    Віталій Михайло Олег Ігор Віктор Руслан Тарас Богдан Денис Роман Євген Максим Павло
+    Анатолій Валерій Геннадій Леонід Кирило Артем Вадим Вячеслав В'ячеслав Ярослав Степан
+    Григорій Борис Федір Костянтин Станіслав Ростислав Святослав Олесь Остап Назар Данило
+    Ірина Олена Юлія Тетяна Наталія Ольга Марія Оксана Світлана Людмила Вікторія Анна
+    Катерина Ганна Інна Лариса Галина Леся Христина Валентина Мирослава Дарина Софія
+    Уляна Зоряна Надія Любов Лілія Алла""".split()
+}
 
 
 def _person_like(words: Sequence[str], gaz: Gazetteer) -> bool:

@@ -66,6 +66,17 @@ def test_states_act_through_their_forces_and_names_meet_in_every_case(model_tagg
         assert name in names(tag), (name, tag.actors)
 
 
+def test_ukrainian_people_in_any_case_and_after_a_place(model_tagger) -> None:  # type: ignore[no-untyped-def]
+    tags = model_tagger.tag_batch(
+        [
+            ("", "За словами Миколи Лукашука, уряд готує зміни до бюджету."),  # not "Миколя"
+            ("", "Про це заявив речник Генерального штабу Збройних Сил України Андрій Ковальов."),
+        ]
+    )
+    assert "Mykola Lukashuk" in names(tags[0])
+    assert "Andriy Kovalov" in names(tags[1])  # the NER's span began with "України"
+
+
 def test_a_namesake_of_a_known_person_is_not_that_person(model_tagger) -> None:  # type: ignore[no-untyped-def]
     (tags,) = model_tagger.tag_batch(
         [("", "Kyiv Oblast Governor Oleksiy Kuleba said the strike hit a school in Bila Tserkva.")]
