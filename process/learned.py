@@ -41,6 +41,7 @@ FEATURES = (
     "sim_neg",  # cosine to the nearest non-topic example
     "actors",  # principal actors of the conflict (0, 1/3, 2/3, 1)
     "short",  # a summary (< 800 characters)
+    "distract",  # log(1 + other negotiations' weight): EU accession, prisoner exchange ...
 )
 SHORT_TEXT = 800
 
@@ -129,6 +130,7 @@ def feature_vector(
             float(neg.max()) if neg.size else 0.0,
             min(signal.principal_conflict_actors, 3) / 3,
             1.0 if body_chars < SHORT_TEXT else 0.0,
+            math.log1p(signal.distract),
         ],
         dtype=np.float64,
     )

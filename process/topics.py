@@ -54,10 +54,14 @@ class TopicSpec(BaseModel):
     reference_words: int = Field(300, gt=0)
     context: Context = Context()
     exclusions: dict[str, float] = {}
+    #: Subjects of other negotiations between the same parties (EU accession, prisoner
+    #: exchanges, a grain deal ...): only the learned layer reads them (feature ``distract``),
+    #: since talks often agree such things and keyword rules cannot weigh that.
+    distractors: dict[str, float] = {}
     #: Optional learned layer: a ``*.learned.json`` beside this file (:mod:`process.learned`).
     learned: str | None = Field(None, pattern=r"^[^/\\]+\.learned\.json$")
 
-    @field_validator("terms", "exclusions")
+    @field_validator("terms", "exclusions", "distractors")
     @classmethod
     def _weights(cls, value: dict[str, float]) -> dict[str, float]:
         for term, weight in value.items():
@@ -75,6 +79,7 @@ class CompiledTopic:
     context: tuple[tuple[str, re.Pattern[str], float], ...]
     exclusions: tuple[tuple[str, re.Pattern[str], float], ...]
     learned: LearnedModel | None = None
+    distractors: tuple[tuple[str, re.Pattern[str], float], ...] = ()
 
 
 def term_pattern(term: str) -> re.Pattern[str]:
@@ -93,7 +98,13 @@ def compile_topic(spec: TopicSpec) -> CompiledTopic:
     def comp(d: Mapping[str, float]) -> tuple[tuple[str, re.Pattern[str], float], ...]:
         return tuple((t, term_pattern(t), w) for t, w in d.items())
 
-    return CompiledTopic(spec, comp(spec.terms), comp(spec.context.terms), comp(spec.exclusions))
+    return CompiledTopic(
+        spec,
+        comp(spec.terms),
+        comp(spec.context.terms),
+        comp(spec.exclusions),
+        distractors=comp(spec.distractors),
+    )
 
 
 def parse_topic(
@@ -168,6 +179,7 @@ class Signal:
     against: float  # other conflicts' (exclusions') weight
     principal_conflict_actors: int  # actors of the context with salience >= 0.5
     evidence: tuple[str, ...]  # the strongest terms, then the context's actors
+    distract: float = 0.0  # other negotiations' (distractors') weight, headline counted twice
 
 
 def keyword_signal(
@@ -195,6 +207,8 @@ def keyword_signal(
         against=against,
         principal_conflict_actors=sum(1 for a in conflict if a.salience >= 0.5),
         evidence=tuple(ranked[:6]) + (names[:4] if share > 0 else ()),
+        distract=sum(_hits(topic.distractors, text, spec.per_term_cap).values())
+        + sum(_hits(topic.distractors, ftitle, 1).values()),
     )
 
 

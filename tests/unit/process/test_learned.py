@@ -79,7 +79,7 @@ def test_a_topic_defined_only_in_yaml_works_without_a_layer(tmp_path: Path) -> N
         ("not json", "t.learned.json: not a readable JSON file"),
         ("features", "do not match this version's"),
         ("threshold", "threshold must be in (0, 1)"),
-        ("weights", "weights must be 10 finite numbers"),
+        ("weights", f"weights must be {len(FEATURES)} finite numbers"),
         ("prototypes path", "prototypes must name a file beside it"),
         ("prototypes gone", "t.prototypes.npz: prototypes file not found"),
         ("prototypes rows", "must have one row each"),

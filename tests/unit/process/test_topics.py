@@ -5,7 +5,14 @@ from pathlib import Path
 import pytest
 
 from newsmon.schema import Actor
-from process.topics import TopicError, load_topics, parse_topic, score_topics
+from process.topics import (
+    TopicError,
+    compile_topic,
+    keyword_signal,
+    load_topics,
+    parse_topic,
+    score_topics,
+)
 
 ZELENSKY = Actor(name="Volodymyr Zelensky", type="person", country="UA", mentions=3, salience=0.8)
 RUSSIA = Actor(name="Russia", type="state", country="RU", mentions=2, salience=0.7)
@@ -87,3 +94,24 @@ def test_users_add_topics_as_files(tmp_path: Path) -> None:
     )
     found = score_topics(load_topics(tmp_path), "Grain deal extended", "The grain corridor.", [])
     assert [t.name for t in found] == ["grain_deal"]
+
+
+def test_other_negotiations_are_weighed_apart_from_the_keyword_score(topics) -> None:  # type: ignore[no-untyped-def]
+    """Distractors (EU accession, prisoner exchanges ...) feed the learned layer only: the
+    keyword score of a talks report that also agreed an exchange does not drop."""
+    (topic,) = [t for t in topics if t.spec.name == "peace_talks"]
+    without = compile_topic(topic.spec.model_copy(update={"distractors": {}}))
+    title = "Ukraine and Russia agree prisoner exchange at Istanbul peace talks"
+    body = "Delegations of Ukraine and Russia agreed a prisoner exchange at the peace talks."
+    signal = keyword_signal(topic, title, body, [ZELENSKY, RUSSIA])
+    assert signal.distract == 3.0  # headline and text, and the headline once more
+    assert keyword_signal(without, title, body, [ZELENSKY, RUSSIA]).distract == 0.0
+    assert signal.score == keyword_signal(without, title, body, [ZELENSKY, RUSSIA]).score
+    accession = keyword_signal(topic, "", "Ukraine opened EU accession clusters; обмін полоненими.", [])
+    assert accession.distract > 2.0
+
+
+def test_distractor_weights_are_validated(tmp_path: Path) -> None:
+    bad = {"name": "t", "terms": {"truce": 1.0}, "distractors": {"grain deal": -1.0}}
+    with pytest.raises(TopicError, match="negative weight"):
+        parse_topic(bad, "t.yaml")
