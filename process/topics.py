@@ -214,9 +214,10 @@ def keyword_signal(
 
 def needs_vector(topic: CompiledTopic, title: str, body: str) -> bool:
     """Whether the topic's learned layer should see this article: it has a learned layer and
-    the text has one of its terms and one of its context terms (decided on the text alone, so
-    the embedding can be computed while the article is still being parsed). Every other
-    article is decided by the keyword rules, which need both to fire."""
+    the text has one of its context terms (decided on the text alone, so the embedding can be
+    computed while the article is still being parsed). No topic term is required: the layer
+    is there for the phrasings no term lists ("open to dialogue"). Every other article is
+    decided by the keyword rules, which need context to fire."""
     if topic.learned is None:
         return False
     return bool(_hits(topic.context, fold(f"{title}\n{body}"), 1))
