@@ -82,9 +82,9 @@ def _split(articles: list[dict[str, Any]], split: str) -> list[dict[str, Any]]:
 def _cmd_learn(args: argparse.Namespace, settings: Settings) -> int:
     from process.evaluate import read_jsonl
     from process.fit import learn, prepare
+    from process.salience import SALIENCE_FILE, load_salience
     from process.semantic import Embedder
     from process.tagger import Tagger
-    from process.salience import SALIENCE_FILE, load_salience
     from process.topics import TOPICS_DIR, load_topics
 
     try:

@@ -189,7 +189,7 @@ def _name_part(toks: Sequence[_Tok], taken: set[int], gaz: Gazetteer) -> list[_T
     out = list(toks)
 
     def known(t: _Tok) -> bool:
-        return t.start in taken or bool(gaz.lookup_tokens([norm_word(t.text)]))
+        return t.start in taken or _known_word(t.text, gaz)
 
     while out and known(out[0]):
         out.pop(0)
@@ -211,10 +211,15 @@ UK_GIVEN = {
 }
 
 
+def _known_word(word: str, gaz: Gazetteer) -> bool:
+    """The word alone is a name the gazetteer knows (a state, a place, an organisation ...)."""
+    return bool(gaz.lookup_tokens([_key(word)]))
+
+
 def _person_like(words: Sequence[str], gaz: Gazetteer) -> bool:
     """Two or three capitalised Cyrillic words, none of them a known name of something."""
     return 2 <= len(words) <= 3 and all(
-        _CAPITALISED.match(w) and not gaz.lookup_tokens([norm_word(w)]) for w in words
+        _CAPITALISED.match(w) and not _known_word(w, gaz) for w in words
     )
 
 

@@ -104,10 +104,11 @@ def test_other_negotiations_are_weighed_apart_from_the_keyword_score(topics) -> 
     title = "Ukraine and Russia agree prisoner exchange at Istanbul peace talks"
     body = "Delegations of Ukraine and Russia agreed a prisoner exchange at the peace talks."
     signal = keyword_signal(topic, title, body, [ZELENSKY, RUSSIA])
+    plain = keyword_signal(without, title, body, [ZELENSKY, RUSSIA])
     assert signal.distract == 3.0  # headline and text, and the headline once more
-    assert keyword_signal(without, title, body, [ZELENSKY, RUSSIA]).distract == 0.0
-    assert signal.score == keyword_signal(without, title, body, [ZELENSKY, RUSSIA]).score
-    accession = keyword_signal(topic, "", "Ukraine opened EU accession clusters; обмін полоненими.", [])
+    assert plain.distract == 0.0 and signal.score == plain.score
+    text = "Ukraine opened EU accession clusters; обмін полоненими."
+    accession = keyword_signal(topic, "", text, [])
     assert accession.distract > 2.0
 
 
