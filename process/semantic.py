@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from .dateline import strip_dateline
+
 #: Tokens embedded per article (title first). bench/run and docs/quality.md measure the cost.
 LEAD_TOKENS = 64
 DIM = 384
@@ -31,7 +33,7 @@ def lead(title: str, text: str, words: int = LEAD_TOKENS) -> str:
     """The headline and the start of the text, about ``words`` words (the exact cut to
     :data:`LEAD_TOKENS` tokens is :meth:`Embedder.embed`'s)."""
     head = " ".join((title or "").split())
-    body = (text or "").split()
+    body = strip_dateline(text or "").split()
     room = max(words - len(head.split()), 0)
     return f"{head}\n{' '.join(body[:room])}".strip()
 

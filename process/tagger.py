@@ -32,6 +32,7 @@ from spacy.tokens import Doc
 from newsmon.schema import Actor, Place, Tags
 
 from .actors import aggregate_actors, aggregate_places
+from .dateline import dateline_end
 from .extract import candidates
 from .gazetteer import DATA_DIR, Gazetteer, load_gazetteer
 from .lang import detect_language
@@ -288,12 +289,14 @@ class Tagger:
         if lang in SLAVIC:
             cands = self.slavic.candidates(joined, title_len, self.gazetteer, lang)
             actors, places = resolve(cands, self.gazetteer, (), unknown_names=True)
-            return Mentions(actors, places, len(joined), True, self.slavic_tagged_by, title_len)
+            return Mentions(_past_dateline(actors, joined, title_len), places, len(joined), True,
+                            self.slavic_tagged_by, title_len)
         english = lang == "en"
         cands = candidates(doc, title_len, self.gazetteer)
         actors, places = resolve(cands, self.gazetteer, _lower_words(doc), english)
         tagged_by = self.tagged_by if english else f"{self.tagged_by}+gazetteer"
-        return Mentions(actors, places, len(joined), english, tagged_by, title_len)
+        return Mentions(_past_dateline(actors, joined, title_len), places, len(joined), english,
+                        tagged_by, title_len)
 
     def mentions_batch(self, items: Sequence[tuple[str, str]]) -> list[Mentions]:
         """The actor and place mentions of each item, before aggregation (what fitting the
@@ -353,6 +356,16 @@ def lead_tokens(topics: Sequence[CompiledTopic]) -> int:
     fitted = [int(t.learned.fitted.get("lead_tokens", LEAD_TOKENS)) for t in topics
               if t.learned is not None]
     return max(fitted, default=LEAD_TOKENS)
+
+
+def _past_dateline(
+    actors: list[ActorMention], joined: str, title_len: int
+) -> list[ActorMention]:
+    """``actors`` without the mentions in the text's dateline ("MOSCOW (Reuters) -" names the
+    place a report was filed from, not Russia acting: :mod:`process.dateline`)."""
+    body = title_len + len(SEPARATOR)
+    end = body + dateline_end(joined[body:])
+    return actors if end == body else [m for m in actors if not body <= m.start < end]
 
 
 def _lower_words(doc: Doc) -> set[str]:

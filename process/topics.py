@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from newsmon.errors import ConfigError
 from newsmon.schema import Actor, Topic
 
+from .dateline import strip_dateline
 from .learned import LearnedError, LearnedModel, feature_vector, load_learned
 from .normalize import fold
 from .slavic import is_cyrillic, stem, term_regex
@@ -193,7 +194,7 @@ def keyword_signal(
     weight = sum(body_hits.values()) * min(1.0, math.sqrt(spec.reference_words / words))
     weight += spec.title_boost * sum(title_hits.values())
     text = f"{ftitle}\n{fbody}"
-    share, against, conflict = _context(topic, text, actors)
+    share, against, conflict = _context(topic, f"{ftitle}\n{fold(strip_dateline(body))}", actors)
     terms = 1.0 - math.exp(-weight / spec.saturation)
     ranked = sorted(
         {**body_hits, **title_hits}, key=lambda t: -(body_hits.get(t, 0) + title_hits.get(t, 0))
@@ -220,7 +221,7 @@ def needs_vector(topic: CompiledTopic, title: str, body: str) -> bool:
     decided by the keyword rules, which need context to fire."""
     if topic.learned is None:
         return False
-    return bool(_hits(topic.context, fold(f"{title}\n{body}"), 1))
+    return bool(_hits(topic.context, fold(f"{title}\n{strip_dateline(body)}"), 1))
 
 
 def score_topic(

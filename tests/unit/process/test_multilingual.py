@@ -66,6 +66,19 @@ def test_states_act_through_their_forces_and_names_meet_in_every_case(model_tagg
         assert name in names(tag), (name, tag.actors)
 
 
+def test_the_city_a_report_is_filed_from_is_no_actor(model_tagger) -> None:  # type: ignore[no-untyped-def]
+    talks = ("Thailand and Cambodia began two days of peace talks in China on Sunday to turn the "
+             "ceasefire into a peace agreement.")
+    tags = model_tagger.tag_batch([
+        ("", "MOSCOW (Reuters) - " + talks),
+        ("", "Moscow, December 28 (Reuters) - " + talks),
+        ("", "Moscow said on Sunday that " + talks),
+    ])
+    assert "Russia" not in names(tags[0]) and "Thailand" in names(tags[0])
+    assert "Russia" not in names(tags[1]) and "Thailand" in names(tags[1])
+    assert "Russia" in names(tags[2])  # Moscow acting is Russia
+
+
 def test_ukrainian_people_in_any_case_and_after_a_place(model_tagger) -> None:  # type: ignore[no-untyped-def]
     tags = model_tagger.tag_batch(
         [

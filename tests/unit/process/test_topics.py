@@ -10,6 +10,7 @@ from process.topics import (
     compile_topic,
     keyword_signal,
     load_topics,
+    needs_vector,
     parse_topic,
     score_topics,
 )
@@ -60,6 +61,24 @@ def test_armenia_azerbaijan_deal_does_not_fire(topics) -> None:  # type: ignore[
 def test_no_conflict_context_no_topic(topics) -> None:  # type: ignore[no-untyped-def]
     found = score_topics(topics, "Union and employers agree truce", "A truce in the strike.", [])
     assert found == ()
+
+
+THAI_TALKS = (
+    "The foreign ministers of Thailand and Cambodia began two days of peace talks in China on "
+    "Sunday to turn the ceasefire into a peace agreement."
+)
+
+
+@pytest.mark.parametrize("dateline", ["MOSCOW, December 28. /TASS/. ", "MOSCOW (Reuters) - "])
+def test_a_dateline_is_not_the_conflicts_context(topics, dateline: str) -> None:  # type: ignore[no-untyped-def]
+    """A Russian agency reports other talks from Moscow: the place it files from is neither
+    context for the keyword score nor a reason to ask the learned layer."""
+    peace = next(t for t in topics if t.spec.name == "peace_talks")
+    dated, said = dateline + THAI_TALKS, "In Moscow, officials said: " + THAI_TALKS
+    assert not needs_vector(peace, "", dated)
+    assert keyword_signal(peace, "", dated, []).share == 0.0
+    assert needs_vector(peace, "", said)
+    assert keyword_signal(peace, "", said, []).share > 0.0
 
 
 def test_german_terms_fire(topics) -> None:  # type: ignore[no-untyped-def]
