@@ -53,11 +53,21 @@ def resolve(
     return actors, places
 
 
+#: Words of an office's title the NER model tags as an organisation of their own: "Secretary
+#: of State Marco Rubio", "Defense Minister Rustem Umerov". Alone they name no actor.
+OFFICE_WORDS = frozenset(
+    """state defense defence justice interior treasury energy finance foreign health commerce
+    homeland executive agriculture labor labour education transport transportation""".split()
+)
+
+
 def _name_like(cand: Candidate) -> bool:
-    """Not a journalist's credit and not "a former Marine" (names take no indefinite article)."""
+    """Not a journalist's credit, not "a former Marine" (names take no indefinite article),
+    not the office word of a title ("Secretary of State")."""
     before = cand.preceding.lower().split()[-2:]
     odd = any(c in cand.text for c in "/|@") or cand.text.endswith(".") or cand.text.islower()
-    return cand.role != "reporter" and not odd and not ({"a", "an"} & set(before))
+    office = cand.label == "ORG" and len(cand.tokens) == 1 and fold(cand.text) in OFFICE_WORDS
+    return cand.role != "reporter" and not odd and not office and not ({"a", "an"} & set(before))
 
 
 def _trimmed(cand: Candidate, gaz: Gazetteer, lower_vocab: Collection[str]) -> Candidate:

@@ -100,3 +100,18 @@ def test_unknown_people_are_kept_with_mention_counts(gaz: Gazetteer) -> None:
     (khanna,) = aggregate_actors(actors, 1000)
     assert (khanna.name, khanna.type, khanna.mentions) == ("Ro Khanna", "person", 2)
     assert khanna.salience >= 0.5
+
+
+def test_the_office_word_of_a_title_is_no_organisation(gaz: Gazetteer) -> None:
+    """spaCy tags "State" in "Secretary of State Marco Rubio" and "Defense" in "Defense Minister
+    Rustem Umerov" as organisations; the people stay, the office words go."""
+    actors, _ = run(
+        gaz,
+        cand(gaz, "State", label="ORG", preceding="U.S. Secretary of"),
+        cand(gaz, "Marco Rubio", "agent"),
+        cand(gaz, "Defense", label="ORG", preceding="the Ukrainian delegation,"),
+        cand(gaz, "Mobile TeleSystems", label="ORG"),
+        cand(gaz, "Ukrenergo", label="ORG"),
+    )
+    assert actors == {"Marco Rubio": "person", "Mobile TeleSystems": "organization",
+                      "Ukrenergo": "organization"}
