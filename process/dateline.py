@@ -59,22 +59,23 @@ _PATTERNS = tuple(re.compile(p) for p in (
     # Place, Country -: "Abu Dhabi, UAE – The ...", "Kyiv, Ukraine - Attacks ..."
     rf"{_WORD}(?: {_WORD})?,\s*{_WORD}(?: {_WORD})?\s+{_DASH}(?=\s+[{_UP}])",
 ))
+_SPACE = re.compile(r"\s*")
 MAX_DATELINE = 100  # characters
 
 
 def dateline_end(text: str) -> int:
-    """The length of the dateline ``text`` opens with, its trailing space included; 0 if none."""
-    start = len(text) - len(text.lstrip())
+    """The length of the dateline ``text`` opens with, its trailing space included; 0 if none.
+    Reads only the start (no copy of a long text)."""
+    start = _space_end(text, 0, MAX_DATELINE)
     head = text[start:start + MAX_DATELINE + 1]
-    best = 0
-    for pattern in _PATTERNS:
-        m = pattern.match(head)
-        if m and m.end() <= MAX_DATELINE and m.end() > best:
-            best = m.end()
-    if not best:
-        return 0
-    rest = text[start + best:]
-    return start + best + len(rest) - len(rest.lstrip())
+    ends = [m.end() for p in _PATTERNS if (m := p.match(head)) and m.end() <= MAX_DATELINE]
+    return _space_end(text, start + max(ends)) if ends else 0
+
+
+def _space_end(text: str, pos: int, end: int | None = None) -> int:
+    """Where the white space from ``pos`` ends."""
+    m = _SPACE.match(text, pos, len(text) if end is None else end)
+    return m.end() if m else pos
 
 
 def strip_dateline(text: str) -> str:
