@@ -22,7 +22,9 @@ _LOW = r"a-zа-яёіїєґ"
 _WORD = rf"[{_UP}][\w'’.\-]*"  # a capitalised word: "Abu", "Эр-Рияд", "ST."
 _CAPS = rf"[{_UP}][{_UP}'’.\-]+"  # a word in capitals: "MOSCOW", "NEW", "КИЕВ"
 _PLACE = rf"(?:{_WORD})(?: {_WORD}){{0,3}}"
-_CAPS_PLACE = rf"(?:{_CAPS})(?: {_CAPS}){{0,3}}"
+#: Organisations' acronyms that open a text the way a place in capitals does ("NATO: …").
+_NOT_PLACES = r"(?!(?:NATO|OSCE|IAEA|UN|EU|US|UK|USA|IMF|OPEC|BRICS|НАТО|ОБСЕ|ООН|ЕС|ЄС|США|МВФ)\b)"
+_CAPS_PLACE = rf"{_NOT_PLACES}(?:{_CAPS})(?: {_CAPS}){{0,3}}"
 _COUNTRY = rf",\s*(?:{_WORD})(?: {_WORD}){{0,2}}"
 #: A day and a month in either order, perhaps a year: "Dec 5", "5 мар", "March 18, 2024".
 _DATE = (

@@ -45,6 +45,8 @@ NO_DATELINE = [
     "On April 30, the United States and Ukraine signed a bilateral agreement.",
     "Mumbai, April 3 Ukraine on Wednesday lowered the military conscription age.",
     "Russia said on Monday it was open to talks.",
+    "NATO: Russia must withdraw its forces from Ukraine, the alliance said.",
+    "НАТО — главная угроза, заявил Лавров.",
     "",
 ]
 
