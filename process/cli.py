@@ -85,7 +85,7 @@ def _cmd_learn(args: argparse.Namespace, settings: Settings) -> int:
     from process.salience import SALIENCE_FILE, load_salience
     from process.semantic import Embedder
     from process.tagger import Tagger
-    from process.topics import TOPICS_DIR, load_topics
+    from process.topics import TOPICS_DIR
 
     try:
         import sklearn  # noqa: F401
@@ -93,12 +93,11 @@ def _cmd_learn(args: argparse.Namespace, settings: Settings) -> int:
         raise ConfigError("newsmon learn needs scikit-learn: pip install 'newsmon[learn]'") from exc
     dataset, labels = _paths(args)
     # The actors as the service will see them (learned salience); topics from their keyword
-    # rules: the layer is fitted on what the rules see. The topics' current learned layers
-    # are not read, so a layer whose features no longer match can be refitted.
+    # rules (learned=False): the layer is fitted on what the rules see. The topics' current
+    # learned layers are not read, so a layer whose features no longer match can be refitted.
     tagger = Tagger.load(learned=False)
     if SALIENCE_FILE.exists():
         tagger.salience_model = load_salience()
-    tagger.topics = load_topics(TOPICS_DIR, learned=False)
     topic = next((t for t in tagger.topics if t.spec.name == args.topic), None)
     if topic is None:
         names = ", ".join(t.spec.name for t in tagger.topics)

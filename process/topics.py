@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from newsmon.errors import ConfigError
 from newsmon.schema import Actor, Topic
 
-from .dateline import strip_dateline
+from .dateline import dateline_end, strip_dateline
 from .learned import LearnedError, LearnedModel, feature_vector, load_learned
 from .normalize import fold
 from .slavic import is_cyrillic, stem, term_regex
@@ -194,7 +194,10 @@ def keyword_signal(
     weight = sum(body_hits.values()) * min(1.0, math.sqrt(spec.reference_words / words))
     weight += spec.title_boost * sum(title_hits.values())
     text = f"{ftitle}\n{fbody}"
-    share, against, conflict = _context(topic, f"{ftitle}\n{fold(strip_dateline(body))}", actors)
+    cut = dateline_end(body)  # the context skips the dateline; fold the rest only if there is one
+    share, against, conflict = _context(
+        topic, f"{ftitle}\n{fold(body[cut:])}" if cut else text, actors
+    )
     terms = 1.0 - math.exp(-weight / spec.saturation)
     ranked = sorted(
         {**body_hits, **title_hits}, key=lambda t: -(body_hits.get(t, 0) + title_hits.get(t, 0))
