@@ -104,7 +104,7 @@ class SlavicNlp:
     def candidates(self, text: str, title_len: int, gaz: Gazetteer, lang: str) -> list[Candidate]:
         from natasha import Doc
 
-        doc = Doc(text)
+        doc = Doc(sentence_breaks(text))
         doc.segment(self.segmenter)
         doc.tag_morph(self.morph)
         doc.parse_syntax(self.syntax)
@@ -180,6 +180,19 @@ class SlavicNlp:
             hits,
             tuple(latin.split()),
         )
+
+
+_UNENDED_LINE = re.compile(r"(?<=[^\s.!?…:;])([ \t]*)\n(?=\s)")
+
+
+def sentence_breaks(text: str) -> str:
+    """``text`` with a full stop in place of the first line break of a paragraph break after
+    a line that ends without one: the headline (the tagger joins it to the body with a blank
+    line) and sub-headings are sentences of their own, as in the English pipeline; Natasha's
+    segmenter reads "…пунктов в ДНР\\n\\nВС России освободили" as one sentence, and the parse
+    of the lead goes wrong. Same length: every offset stays. (A single line break is left: a
+    full stop in its place would join the two words.)"""
+    return _UNENDED_LINE.sub(lambda m: m.group(1) + ".", text)
 
 
 def _name_part(toks: Sequence[_Tok], taken: set[int], gaz: Gazetteer) -> list[_Tok]:

@@ -66,6 +66,15 @@ def test_states_act_through_their_forces_and_names_meet_in_every_case(model_tagg
         assert name in names(tag), (name, tag.actors)
 
 
+def test_a_headline_without_a_full_stop_is_not_run_into_the_lead(model_tagger) -> None:  # type: ignore[no-untyped-def]
+    # Read as one sentence, "ДНР ВС России освободили" lost Russia acting through its forces.
+    title = "В Минобороны сообщили об освобождении нескольких населенных пунктов в ДНР"
+    text = "ВС России освободили Димитров, Родинское, Артемовку и Вольное в ДНР, сообщило " \
+        "Минобороны РФ."
+    (tags,) = model_tagger.tag_batch([(title, text)])
+    assert "Russia" in names(tags)
+
+
 def test_the_city_a_report_is_filed_from_is_no_actor(model_tagger) -> None:  # type: ignore[no-untyped-def]
     talks = ("Thailand and Cambodia began two days of peace talks in China on Sunday to turn the "
              "ceasefire into a peace agreement.")

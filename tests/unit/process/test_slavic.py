@@ -9,6 +9,7 @@ import pytest
 from process.lang import detect_language
 from process.normalize import fold
 from process.slavic import alias_variants, norm_word, term_regex, to_latin
+from process.slavic_nlp import sentence_breaks
 from process.topics import term_pattern
 
 
@@ -99,3 +100,19 @@ def test_names_in_latin_letters_as_the_press_writes_them(name: str, lang: str, l
 )
 def test_language_identification(text: str, lang: str) -> None:
     assert detect_language(text) == lang
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("в ДНР\n\nВС России", "в ДНР.\nВС России"),  # the headline, joined with a blank line
+        ("Итоги  \n\nДалее", "Итоги  .\nДалее"),
+        ("конец.\n\nНачало", "конец.\n\nНачало"),  # ended already
+        ("итог:\n\nсписок", "итог:\n\nсписок"),
+        ("строка\nстрока", "строка\nстрока"),  # a full stop would join the words
+    ],
+)
+def test_a_line_without_a_full_stop_ends_its_sentence_at_a_paragraph_break(
+    text: str, expected: str
+) -> None:
+    assert sentence_breaks(text) == expected
