@@ -71,11 +71,27 @@ def add_line_breaks(nlp: Language) -> None:
         nlp.add_pipe("newsmon_line_breaks", before="parser")
 
 
+#: A hyphen after an abbreviation's full stop: "U.S.-Russia talks", "U.S.-brokered".
+ABBREVIATION_HYPHEN = r"(?<=[A-Z]\.)-(?=[A-Za-z])"
+
+
+def split_abbreviation_hyphens(nlp: Language) -> None:
+    """Split "U.S.-Russia" at its hyphen as spaCy's own rules split "US-Russia" (they want a
+    letter before the hyphen), so that both states are found. Idempotent."""
+    import re
+
+    pattern = nlp.tokenizer.infix_finditer.__self__.pattern  # type: ignore[attr-defined]
+    if ABBREVIATION_HYPHEN not in pattern:
+        nlp.tokenizer.infix_finditer = re.compile(f"{pattern}|{ABBREVIATION_HYPHEN}").finditer
+
+
 def load_nlp(model: str = MODEL, exclude: Sequence[str] = EXCLUDE) -> Language:
-    """The tagger's pipeline: ``model`` without ``exclude``, plus the line-break rule."""
+    """The tagger's pipeline: ``model`` without ``exclude``, plus the line-break and
+    abbreviation-hyphen rules."""
     import spacy
 
     nlp = spacy.load(model, exclude=list(exclude))
+    split_abbreviation_hyphens(nlp)
     add_line_breaks(nlp)
     return nlp
 
@@ -89,7 +105,9 @@ def load_vocab(model: str = MODEL) -> Language:
 
     path = get_package_path(model) if is_package(model) else Path(model)
     meta = load_meta(path / "meta.json")
-    return spacy.load(model, exclude=list(meta.get("components") or meta.get("pipeline") or ()))
+    nlp = spacy.load(model, exclude=list(meta.get("components") or meta.get("pipeline") or ()))
+    split_abbreviation_hyphens(nlp)  # the same tokens as the worker's, should it tokenize
+    return nlp
 
 
 class Tagger:
