@@ -61,7 +61,7 @@ GOVERNMENT = _stems(
 #: Stems of words of meeting: "переговоры с Украиной", "встретился с Путиным".
 MEETING = _stems(
     """переговор перемов встреч встрет встрі зустр разговор розмов говори диалог діалог
-    договор домов саммит саміт созвон"""
+    договор домов саммит саміт созвон консультац консультаці"""
 )
 WITH = frozenset({"с", "со", "з", "із", "зі"})
 IN = frozenset({"в", "во", "на", "у", "до"})
@@ -121,6 +121,12 @@ class SlavicNlp:
             role = ctx.role(toks[i:j])
             found.append(_cand(toks[i:j], "", text, title_len, role, hits))
             taken.update(range(toks[i].start, toks[j - 1].stop))
+        for k, tok in enumerate(toks):
+            if "-" in tok.text and tok.start not in taken:
+                for part, hits in _compound_states(tok, gaz):
+                    role = ctx.compound_role(tok, toks[k + 1] if k + 1 < len(toks) else None)
+                    found.append(_cand([part], "", text, title_len, role, hits))
+                    taken.update(range(tok.start, tok.stop))
         for span in doc.spans:
             span_toks = [by_id[t.id] for t in span.tokens if t.id in by_id]
             keep = _name_part(span_toks, taken, gaz) if span.type == "PER" else span_toks
@@ -193,6 +199,30 @@ def sentence_breaks(text: str) -> str:
     of the lead goes wrong. Same length: every offset stays. (A single line break is left: a
     full stop in its place would join the two words.)"""
     return _UNENDED_LINE.sub(lambda m: m.group(1) + ".", text)
+
+
+def _compound_states(tok: _Tok, gaz: Gazetteer) -> list[tuple[_Tok, tuple[Hit, ...]]]:
+    """"Российско-украинские переговоры", "американо-российских", "російсько-українські":
+    a compound adjective of two or more states' demonyms names each state. Every part must
+    be a demonym (the linking -о/-е stem, "американо" as "американск"); other compounds
+    ("ракетно-артиллерийский") name nobody."""
+    parts = tok.text.split("-")
+    if len(parts) < 2:
+        return []
+    out: list[tuple[_Tok, tuple[Hit, ...]]] = []
+    offset = tok.start
+    for part in parts:
+        key = _key(part)
+        hits = tuple(
+            h for k in dict.fromkeys((key, f"{key}ск")) for h in gaz.lookup_tokens((k,))
+            if h.kind == "demonym"
+        )
+        if not part or not hits:
+            return []
+        stop = offset + len(part)
+        out.append((_Tok(part, offset, stop, tok.id, tok.head_id, tok.rel, tok.pos), hits[:1]))
+        offset = stop + 1
+    return out
 
 
 def _name_part(toks: Sequence[_Tok], taken: set[int], gaz: Gazetteer) -> list[_Tok]:
@@ -304,6 +334,15 @@ class _Context:
         if root.rel == "amod" and hword.startswith(GOVERNMENT):
             return "proxy"
         return "other"
+
+    def compound_role(self, tok: _Tok, following: _Tok | None) -> Role:
+        """The states of "российско-украинские переговоры" are the sides of the talks: the
+        adjective's head, or the word after it (the Russian parser often misses the head in
+        Ukrainian: "Російсько-українські переговори")."""
+        heads = (self.by_id.get(tok.head_id), following)
+        if any(h is not None and norm_word(h.text).startswith(MEETING) for h in heads):
+            return "meet"
+        return self.role([tok])
 
 
 def _cand(

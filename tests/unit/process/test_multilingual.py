@@ -75,6 +75,21 @@ def test_a_headline_without_a_full_stop_is_not_run_into_the_lead(model_tagger) -
     assert "Russia" in names(tags)
 
 
+def test_a_compound_adjective_of_states_names_each_side(model_tagger) -> None:  # type: ignore[no-untyped-def]
+    tags = model_tagger.tag_batch(
+        [
+            ("", "Российско-украинские переговоры начались в Стамбуле."),
+            ("", "Російсько-українські переговори розпочалися в Стамбулі."),
+            ("", "Встреча в рамках американо-российских консультаций прошла в Эр-Рияде."),
+            ("", "Ракетно-артиллерийский удар нанесли по Харькову."),
+        ]
+    )
+    assert {"Russia", "Ukraine"} <= names(tags[0], principal=True)
+    assert {"Russia", "Ukraine"} <= names(tags[1], principal=True)
+    assert {"United States", "Russia"} <= names(tags[2])
+    assert not names(tags[3]) - {"Kharkiv"}
+
+
 def test_the_city_a_report_is_filed_from_is_no_actor(model_tagger) -> None:  # type: ignore[no-untyped-def]
     talks = ("Thailand and Cambodia began two days of peace talks in China on Sunday to turn the "
              "ceasefire into a peace agreement.")
