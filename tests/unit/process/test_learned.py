@@ -153,3 +153,15 @@ def test_actor_context_counts_principal_actors_of_the_conflict() -> None:
     sig = keyword_signal(topic, "Putin ready for talks", "Ukraine ceasefire.", actors)
     assert sig.principal_conflict_actors == 1 and sig.title and sig.share > 0.9
     assert "Vladimir Putin" in sig.evidence
+
+
+def test_the_threshold_is_the_middle_of_a_broad_optimum_not_a_spike() -> None:
+    from process.fit import broad_optimum
+
+    grid = [round(0.2 + 0.01 * i, 2) for i in range(61)]
+    f1 = [0.95] * 61
+    f1[16] = 0.9613  # one article's spike at 0.36
+    for i in range(24, 33):  # 0.44 .. 0.52: a broad optimum a hair lower
+        f1[i] = 0.9612
+    assert broad_optimum(grid, f1) == 0.48
+    assert broad_optimum(grid, f1, window=0) == 0.36  # the plain maximum
