@@ -204,7 +204,8 @@ def best_threshold(probs: np.ndarray, labels: np.ndarray) -> float:
 SMOOTH = 5
 
 
-def broad_optimum(grid: Sequence[float], scores: Sequence[float], window: int = SMOOTH) -> float:
+def broad_optimum(grid: Sequence[float] | np.ndarray, scores: Sequence[float], window: int = SMOOTH
+                  ) -> float:
     """The grid value whose F1, averaged over ``window`` steps each side, is best (the middle
     of the best plateau). F1 over thresholds is flat with spikes one article wide: the plain
     maximum jumped between 0.36 and 0.48 from one refit to the next with the same F1 ±0.0001

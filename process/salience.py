@@ -186,12 +186,14 @@ def load_salience(path: Path = SALIENCE_FILE) -> SalienceModel:
         if tuple(data["features"]) != LEARNED_FEATURES:
             raise ValueError(f"features do not match this version's {list(LEARNED_FEATURES)}")
         n = len(LEARNED_FEATURES)
-        arrays = [np.asarray(data[k], dtype=np.float64) for k in ("mean", "scale", "weights")]
-        if any(a.shape != (n,) or not np.all(np.isfinite(a)) for a in arrays):
+        mean, scale, weights = (
+            np.asarray(data[k], dtype=np.float64) for k in ("mean", "scale", "weights")
+        )
+        if any(a.shape != (n,) or not np.all(np.isfinite(a)) for a in (mean, scale, weights)):
             raise ValueError(f"mean, scale and weights must be {n} finite numbers")
         threshold = float(data["threshold"])
-        if not 0.0 < threshold < 1.0 or np.any(arrays[1] <= 0):
+        if not 0.0 < threshold < 1.0 or np.any(scale <= 0):
             raise ValueError("threshold must be in (0, 1) and scale > 0")
-        return SalienceModel(path, *arrays, float(data["bias"]), threshold)
+        return SalienceModel(path, mean, scale, weights, float(data["bias"]), threshold)
     except (OSError, KeyError, TypeError, ValueError) as exc:
         raise ConfigError(f"{path}: not a usable salience model: {exc}") from exc

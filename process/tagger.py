@@ -80,9 +80,10 @@ def split_abbreviation_hyphens(nlp: Language) -> None:
     letter before the hyphen), so that both states are found. Idempotent."""
     import re
 
-    pattern = nlp.tokenizer.infix_finditer.__self__.pattern  # type: ignore[attr-defined]
+    tokenizer: Any = nlp.tokenizer
+    pattern = tokenizer.infix_finditer.__self__.pattern
     if ABBREVIATION_HYPHEN not in pattern:
-        nlp.tokenizer.infix_finditer = re.compile(f"{pattern}|{ABBREVIATION_HYPHEN}").finditer
+        tokenizer.infix_finditer = re.compile(f"{pattern}|{ABBREVIATION_HYPHEN}").finditer
 
 
 def load_nlp(model: str = MODEL, exclude: Sequence[str] = EXCLUDE) -> Language:

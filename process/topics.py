@@ -126,10 +126,10 @@ def parse_topic(
     if directory is None:
         raise TopicError(f"{where}: learned: a learned layer needs the topic's directory")
     try:
-        learned = load_learned(directory / topic.spec.learned)
+        layer = load_learned(directory / topic.spec.learned)
     except LearnedError as exc:
         raise TopicError(f"{where}: learned: {exc}") from exc
-    return replace(topic, learned=learned)
+    return replace(topic, learned=layer)
 
 
 def load_topics(directory: Path = TOPICS_DIR, learned: bool = True) -> tuple[CompiledTopic, ...]:
