@@ -211,9 +211,14 @@ def broad_optimum(grid: Sequence[float] | np.ndarray, scores: Sequence[float], w
     maximum jumped between 0.36 and 0.48 from one refit to the next with the same F1 ±0.0001
     either side; the averaged one picks the middle of the broad optimum."""
     f = np.asarray(scores, dtype=float)
-    smooth = np.array([f[max(0, i - window) : i + window + 1].mean() for i in range(len(f))])
-    best = smooth.max()
-    plateau = [float(t) for t, s in zip(grid, smooth, strict=True) if s >= best - 1e-9]
+    if len(f) <= 2 * window:
+        window = 0
+    # only where the whole window fits: a cut window at the grid's ends would weigh a spike
+    # there more than one inside
+    inner = range(window, len(f) - window)
+    smooth = [f[i - window : i + window + 1].mean() for i in inner]
+    best = max(smooth)
+    plateau = [float(grid[i]) for i, s in zip(inner, smooth, strict=True) if s >= best - 1e-9]
     return plateau[len(plateau) // 2]
 
 

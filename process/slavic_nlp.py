@@ -188,13 +188,13 @@ class SlavicNlp:
         )
 
 
-_UNENDED_LINE = re.compile(r"(?<=[^\s.!?…:;])([ \t]*)\n(?=\s)")
+_UNENDED_LINE = re.compile(r"(?<=[^\s.!?…:;])([ \t\r]*)\n(?=[ \t\r]*\n)")
 
 
 def sentence_breaks(text: str) -> str:
-    """``text`` with a full stop in place of the first line break of a paragraph break after
-    a line that ends without one: the headline (the tagger joins it to the body with a blank
-    line) and sub-headings are sentences of their own, as in the English pipeline; Natasha's
+    """``text`` with a full stop in place of the first line break of a blank line after a line
+    that ends without one: the headline (the tagger joins it to the body with a blank line)
+    and any such line are sentences of their own, as in the English pipeline; Natasha's
     segmenter reads "…пунктов в ДНР\\n\\nВС России освободили" as one sentence, and the parse
     of the lead goes wrong. Same length: every offset stays. (A single line break is left: a
     full stop in its place would join the two words.)"""

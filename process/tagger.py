@@ -71,8 +71,9 @@ def add_line_breaks(nlp: Language) -> None:
         nlp.add_pipe("newsmon_line_breaks", before="parser")
 
 
-#: A hyphen after an abbreviation's full stop: "U.S.-Russia talks", "U.S.-brokered".
-ABBREVIATION_HYPHEN = r"(?<=[A-Z]\.)-(?=[A-Za-z])"
+#: A hyphen or dash after an abbreviation's full stop: "U.S.-Russia talks", "U.S.–Russia",
+#: "U.S.-brokered".
+ABBREVIATION_HYPHEN = r"(?<=[A-Z]\.)(?:--|[-–—])(?=[^\W\d_])"
 
 
 def split_abbreviation_hyphens(nlp: Language) -> None:

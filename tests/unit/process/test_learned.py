@@ -165,3 +165,8 @@ def test_the_threshold_is_the_middle_of_a_broad_optimum_not_a_spike() -> None:
         f1[i] = 0.9612
     assert broad_optimum(grid, f1) == 0.48
     assert broad_optimum(grid, f1, window=0) == 0.36  # the plain maximum
+    f1 = [0.95] * 61
+    for i in range(24, 33):
+        f1[i] = 0.954
+    f1[60] = 0.972  # a spike at the grid's end weighs no more than one inside would
+    assert broad_optimum(grid, f1) == 0.48

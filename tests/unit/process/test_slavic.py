@@ -110,6 +110,8 @@ def test_language_identification(text: str, lang: str) -> None:
         ("конец.\n\nНачало", "конец.\n\nНачало"),  # ended already
         ("итог:\n\nсписок", "итог:\n\nсписок"),
         ("строка\nстрока", "строка\nстрока"),  # a full stop would join the words
+        ("переговоры с\n  Украиной", "переговоры с\n  Украиной"),  # one line break, indented
+        ("Заголовок\r\n\r\nТекст", "Заголовок\r.\r\nТекст"),
     ],
 )
 def test_a_line_without_a_full_stop_ends_its_sentence_at_a_paragraph_break(
