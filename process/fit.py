@@ -187,9 +187,13 @@ def cross_val_probabilities(
     return probs
 
 
+#: The decision thresholds tried, for the topic layer and the salience model alike.
+THRESHOLD_GRID = np.round(np.arange(0.2, 0.801, 0.01), 2)
+
+
 def best_threshold(probs: np.ndarray, labels: np.ndarray) -> float:
     """The threshold in [0.2, 0.8] at the broadest best F1 (:func:`broad_optimum`)."""
-    grid = np.round(np.arange(0.2, 0.801, 0.01), 2)
+    grid = THRESHOLD_GRID
     scores = []
     for t in grid:
         pred = probs >= t

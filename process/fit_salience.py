@@ -25,7 +25,7 @@ import numpy as np
 
 from .actors import actor_features
 from .evaluate import read_jsonl, split_of
-from .fit import broad_optimum, folds_of
+from .fit import THRESHOLD_GRID, broad_optimum, folds_of
 from .normalize import fold
 from .salience import LEARNED_FEATURES, SALIENCE_FILE, feature_row
 
@@ -127,9 +127,8 @@ def scores(
 
 
 def best_threshold(items: Sequence[Item], probs: Sequence[np.ndarray]) -> float:
-    grid = np.round(np.arange(0.2, 0.8, 0.01), 2)
-    f1s = [scores(items, probs, float(t))["f1"] for t in grid]
-    return broad_optimum(grid, f1s)
+    f1s = [scores(items, probs, float(t))["f1"] for t in THRESHOLD_GRID]
+    return broad_optimum(THRESHOLD_GRID, f1s)
 
 
 def save(path: Path, model: Model, threshold: float, fitted: dict[str, Any]) -> None:

@@ -61,7 +61,7 @@ GOVERNMENT = _stems(
 #: Stems of words of meeting: "переговоры с Украиной", "встретился с Путиным".
 MEETING = _stems(
     """переговор перемов встреч встрет встрі зустр разговор розмов говори диалог діалог
-    договор домов саммит саміт созвон консультац консультаці"""
+    договор домов саммит саміт созвон консультац"""
 )
 WITH = frozenset({"с", "со", "з", "із", "зі"})
 IN = frozenset({"в", "во", "на", "у", "до"})
@@ -122,11 +122,11 @@ class SlavicNlp:
             found.append(_cand(toks[i:j], "", text, title_len, role, hits))
             taken.update(range(toks[i].start, toks[j - 1].stop))
         for k, tok in enumerate(toks):
-            if "-" in tok.text and tok.start not in taken:
-                for part, hits in _compound_states(tok, gaz):
-                    role = ctx.compound_role(tok, toks[k + 1] if k + 1 < len(toks) else None)
-                    found.append(_cand([part], "", text, title_len, role, hits))
-                    taken.update(range(tok.start, tok.stop))
+            parts = _compound_states(tok, gaz) if tok.start not in taken else []
+            if parts:
+                role = ctx.compound_role(tok, toks[k + 1] if k + 1 < len(toks) else None)
+                found += [_cand([part], "", text, title_len, role, hits) for part, hits in parts]
+                taken.update(range(tok.start, tok.stop))
         for span in doc.spans:
             span_toks = [by_id[t.id] for t in span.tokens if t.id in by_id]
             keep = _name_part(span_toks, taken, gaz) if span.type == "PER" else span_toks
@@ -216,8 +216,8 @@ def _compound_states(tok: _Tok, gaz: Gazetteer) -> list[tuple[_Tok, tuple[Hit, .
         hits = tuple(
             h for k in dict.fromkeys((key, f"{key}ск")) for h in gaz.lookup_tokens((k,))
             if h.kind == "demonym"
-        )
-        if not part or not hits:
+        ) if part else ()
+        if not hits:
             return []
         stop = offset + len(part)
         out.append((_Tok(part, offset, stop, tok.id, tok.head_id, tok.rel, tok.pos), hits[:1]))

@@ -19,6 +19,7 @@ clustering) meanwhile. Tags are the same either way.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,8 +80,6 @@ ABBREVIATION_HYPHEN = r"(?<=[A-Z]\.)(?:--|[-–—])(?=[^\W\d_])"
 def split_abbreviation_hyphens(nlp: Language) -> None:
     """Split "U.S.-Russia" at its hyphen as spaCy's own rules split "US-Russia" (they want a
     letter before the hyphen), so that both states are found. Idempotent."""
-    import re
-
     tokenizer: Any = nlp.tokenizer
     pattern = tokenizer.infix_finditer.__self__.pattern
     if ABBREVIATION_HYPHEN not in pattern:
