@@ -80,9 +80,13 @@ def _trimmed(cand: Candidate, gaz: Gazetteer, lower_vocab: Collection[str]) -> C
 
 
 def _strong_actors(cands: Sequence[Candidate]) -> set[str]:
-    return {
-        h.actor.name for c in cands for h in c.hits if h.actor is not None and h.kind == "alias"
-    }
+    """Names of the actors named by a strong alias, and ``country:XX`` for each state so
+    named."""
+    strong = [
+        h.actor for c in cands for h in c.hits if h.actor is not None and h.kind == "alias"
+    ]
+    return {a.name for a in strong} | {f"country:{a.country}" for a in strong
+                                       if a.type == "state" and a.country}
 
 
 def choose_hit(cand: Candidate, present: Collection[str]) -> Hit | None:
@@ -98,8 +102,17 @@ def choose_hit(cand: Candidate, present: Collection[str]) -> Hit | None:
 
 
 def _weak_ok(entry: ActorEntry, cand: Candidate, present: Collection[str]) -> bool:
+    """A weak alias stands for its actor when the article names the actor by a strong one,
+    puts its role title before it, or (an alias of several words of an organisation or a
+    group) names its state: "Силы быстрого реагирования" in a report that names Sudan;
+    "Минобороны" alone is any state's ministry."""
     before = fold(cand.preceding)
-    return entry.name in present or any(before.endswith(fold(r)) for r in entry.roles)
+    return (
+        entry.name in present
+        or any(before.endswith(fold(r)) for r in entry.roles)
+        or (entry.type in ("organization", "group") and len(cand.tokens) > 1
+            and f"country:{entry.country}" in present)
+    )
 
 
 def _add_known(
@@ -110,7 +123,9 @@ def _add_known(
         return
     entry = hit.actor
     assert entry is not None
-    acting = cand.role in ACTING
+    # A state's forces named in several words ("ВС РФ", "российская армия", "Russian Armed
+    # Forces") are the state acting, whatever the sentence does with them.
+    acting = cand.role in ACTING or (hit.kind == "demonym" and _names_forces(cand.tokens))
     if hit.kind == "capital" and not acting:
         places.append(PlaceMention(entry.capitals[0], entry.country, cand.start))
     elif hit.kind == "demonym" and not acting:
@@ -119,6 +134,17 @@ def _add_known(
         places.append(PlaceMention(entry.name, entry.country, cand.start))
     else:
         actors.append(_actor(entry, cand))
+
+
+#: Words of a state's forces in its several-word demonyms: "ВС РФ", "армия России",
+#: "Збройні сили Росії", "Russian Armed Forces", "U.S. military".
+FORCES = frozenset("вс зс forces military army".split())
+_FORCES_STEMS = ("сил", "войск", "військ", "арми", "армі")
+
+
+def _names_forces(tokens: Sequence[str]) -> bool:
+    words = [fold(t) for t in tokens]
+    return len(words) > 1 and any(w in FORCES or w.startswith(_FORCES_STEMS) for w in words)
 
 
 def _actor(entry: ActorEntry, cand: Candidate) -> ActorMention:

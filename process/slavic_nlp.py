@@ -66,6 +66,9 @@ MEETING = _stems(
 WITH = frozenset({"с", "со", "з", "із", "зі"})
 IN = frozenset({"в", "во", "на", "у", "до"})
 LABELS = {"PER": "PERSON", "ORG": "ORG", "LOC": "GPE"}
+#: A demonym adjective in any case ("российской", "російським", "американських"); the
+#: Russian tagger's part of speech is unreliable on Ukrainian words.
+_ADJECTIVE = re.compile(r"^[а-яёіїєґ]+[сцз]ь?к[а-яёіїєґ]{1,3}$")
 _CAPITALISED = re.compile(r"^[А-ЯЁІЇЄҐ][а-яёіїєґ'’ʼ-]+$")
 
 
@@ -310,22 +313,29 @@ class _Context:
 
     def role(self, toks: Sequence[_Tok]) -> Role:
         ids = {t.id for t in toks}
-        root = next((t for t in toks if t.head_id not in ids), toks[0])
-        seen = 0
+        own = next((t for t in toks if t.head_id not in ids), toks[0])
+        root, seen, listed = own, 0, True
         while root.rel in ("conj", "appos", "flat:name", "flat") and seen < 8:
             head = self.by_id.get(root.head_id)
             if head is None:
                 break
+            listed = listed and root.rel == "conj"
             root, seen = head, seen + 1
         head = self.by_id.get(root.head_id)
         hword = norm_word(head.text) if head is not None else ""
-        cases = {c.text.lower() for c in self.children.get(root.id, ()) if c.rel == "case"}
+        cases = self._cases(root)
+        # "в Турции и Катаре": the preposition of a list's first item is every item's; a name
+        # in apposition to a place phrase keeps its own ("в Парижі зібралися Україна, США":
+        # the Russian parser makes the Ukrainian subjects appositions of the verb).
+        place_cases = cases if listed else self._cases(own)
         if root.rel == "nsubj":
             return "speaker" if hword.startswith(SPEECH) else "agent"
+        if self._after_with_of_meeting(toks[0]):
+            return "meet"
         if root.rel in ("nmod", "obl") and head is not None:
             if cases & WITH and hword.startswith(MEETING):
                 return "meet"
-            if cases & IN:
+            if place_cases & IN:
                 return "locative"
             if hword.startswith(SPEECH) and head.rel != "nsubj":
                 return "speaker"  # "по словам Пескова", "заявление Кремля"
@@ -334,6 +344,27 @@ class _Context:
         if root.rel == "amod" and hword.startswith(GOVERNMENT):
             return "proxy"
         return "other"
+
+    def _cases(self, tok: _Tok) -> set[str]:
+        return {c.text.lower() for c in self.children.get(tok.id, ()) if c.rel == "case"}
+
+    def _after_with_of_meeting(self, tok: _Tok) -> bool:
+        """"переговоры мы ведем с американцами", "Переговори України зі Сполученими Штатами":
+        a name right after "с"/"з" that follows a word of meeting in the same sentence (within
+        four words) is a side of the meeting, however the parser attached it (it often misses
+        the Ukrainian noun's head)."""
+        sent, _, pos = tok.id.partition("_")
+        if not pos.isdigit() or int(pos) < 2:
+            return False
+        if _ADJECTIVE.search(tok.text):  # "з російським диктатором": he meets, not the state
+            after = self.by_id.get(f"{sent}_{int(pos) + 1}")
+            if after is None or not norm_word(after.text).startswith(GOVERNMENT):
+                return False
+        back = range(int(pos) - 1, max(0, int(pos) - 6), -1)
+        words = [t.text for k in back if (t := self.by_id.get(f"{sent}_{k}")) is not None]
+        return bool(words) and words[0].lower() in WITH and any(
+            norm_word(w).startswith(MEETING) for w in words[1:]
+        )
 
     def compound_role(self, tok: _Tok, following: _Tok | None) -> Role:
         """The states of "российско-украинские переговоры" are the sides of the talks: the

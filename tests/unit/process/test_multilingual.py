@@ -90,6 +90,42 @@ def test_a_compound_adjective_of_states_names_each_side(model_tagger) -> None:  
     assert not names(tags[3]) - {"Kharkiv"}
 
 
+def test_the_sides_of_talks_however_the_russian_parser_reads_ukrainian(model_tagger) -> None:  # type: ignore[no-untyped-def]
+    tags = model_tagger.tag_batch(
+        [
+            # The parser hung "зі Сполученими Штатами" under "до ... угоди": it was a place.
+            ("", "Переговори України зі Сполученими Штатами та європейськими партнерами "
+                 "наблизили сторони до потенційної мирної угоди з Росією."),
+            # "Україна, США" parsed as appositions of the verb that has "в Парижі".
+            ("", "У декларації йдеться, що цього дня в Парижі зібралися Україна, США та "
+                 "учасники коаліції."),
+            ("", "Поэтому на самом деле переговоры мы ведем с американцами."),
+            ("", "Зеленський готовий вести переговори з російським диктатором Володимиром "
+                 "Путіним."),
+        ]
+    )
+    assert "United States" in names(tags[0])
+    assert {"Ukraine", "United States"} <= names(tags[1])
+    assert "United States" in names(tags[2])  # a demonym counts where it meets
+    assert "Russia" not in names(tags[3])  # the adjective is the dictator's, not a side
+
+
+def test_forces_and_a_weak_name_confirmed_by_its_state(model_tagger) -> None:  # type: ignore[no-untyped-def]
+    tags = model_tagger.tag_batch(
+        [
+            ("", "У центрі Покровська ЗСУ блокують просування російської армії."),
+            ("", "Суданская армия и ее противники из Сил быстрого реагирования возобновили "
+                 "мирные переговоры, чтобы положить конец конфликту в Судане."),
+            ("", "Силы быстрого реагирования прибыли на место аварии."),  # any country's
+            ("", "Минобороны России сообщило, что Минобороны готово к обмену."),
+        ]
+    )
+    assert "Russia" in names(tags[0])  # the Russian army acts, whatever the sentence says
+    assert "Rapid Support Forces" in names(tags[1])
+    assert "Rapid Support Forces" not in names(tags[2])
+    assert "Russian Ministry of Defence" in names(tags[3])
+
+
 def test_the_city_a_report_is_filed_from_is_no_actor(model_tagger) -> None:  # type: ignore[no-untyped-def]
     talks = ("Thailand and Cambodia began two days of peace talks in China on Sunday to turn the "
              "ceasefire into a peace agreement.")
