@@ -56,7 +56,8 @@ GOVERNMENT = _stems(
     військ збройн влад представник переговірник посольств дипломат генштаб минобороны
     міноборони удар атак наступлени обстрел обстріл предложени пропозиці план оккупант
     окупант агресор военнослужащ військовослужбовц солдат бойц пограничн прикордонн
-    спецслужб разведк розвідк флот авиаци авіаці"""
+    спецслужб разведк розвідк флот авиаци авіаці захватчик загарбник агрессор дрон
+    беспилотник безпілотник"""
 )
 #: Stems of words of meeting: "переговоры с Украиной", "встретился с Путиным".
 MEETING = _stems(
@@ -69,6 +70,8 @@ LABELS = {"PER": "PERSON", "ORG": "ORG", "LOC": "GPE"}
 #: A demonym adjective in any case ("российской", "російським", "американських"); the
 #: Russian tagger's part of speech is unreliable on Ukrainian words.
 _ADJECTIVE = re.compile(r"^[а-яёіїєґ]+[сцз]ь?к[а-яёіїєґ]{1,3}$")
+#: A people in the plural nominative: "росіяни", "россияне", "американці", "американцы".
+_PEOPLE = re.compile(r"(?:ян[еи]|ц[іы])$")
 _CAPITALISED = re.compile(r"^[А-ЯЁІЇЄҐ][а-яёіїєґ'’ʼ-]+$")
 
 
@@ -343,6 +346,23 @@ class _Context:
                 return "proxy"
         if root.rel == "amod" and hword.startswith(GOVERNMENT):
             return "proxy"
+        return self._surface_role(toks[0])
+
+    def _surface_role(self, tok: _Tok) -> Role:
+        """Where the parse says nothing, read the words: a demonym adjective before a word of
+        forces or government ("Російські агресори", "російські ударні дрони") is the state
+        acting through them; a people's name opening a sentence ("Росіяни зосередили") is its
+        subject. The Russian parser often misses both in Ukrainian."""
+        word = tok.text.lower()
+        sent, _, pos = tok.id.partition("_")
+        if not pos.isdigit():
+            return "other"
+        if _ADJECTIVE.search(word):
+            following = [self.by_id.get(f"{sent}_{int(pos) + k}") for k in (1, 2)]
+            if any(t is not None and norm_word(t.text).startswith(GOVERNMENT) for t in following):
+                return "proxy"
+        elif int(pos) == 1 and _PEOPLE.search(word):
+            return "agent"
         return "other"
 
     def _cases(self, tok: _Tok) -> set[str]:

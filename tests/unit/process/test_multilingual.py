@@ -126,6 +126,25 @@ def test_forces_and_a_weak_name_confirmed_by_its_state(model_tagger) -> None:  #
     assert "Russian Ministry of Defence" in names(tags[3])
 
 
+def test_ukrainian_words_the_parser_misses(model_tagger) -> None:  # type: ignore[no-untyped-def]
+    tags = model_tagger.tag_batch(
+        [
+            ("", "Ворог запустив дрони з півночі. Російські агресори здійснили запуск кількох "
+                 "груп ударних безпілотників."),
+            ("", "Росіяни зосередили на покровському напрямку групування чисельністю 110 тисяч."),
+            ("", "Переговори з російським диктатором можливі, заявив президент."),
+            ("", "За результатами зустрічі \"коаліції охочих\" була підписана декларація."),
+            ("", "На Чернігівщині звільнено два населені пункти, повідомляє Генштаб Збройних сил "
+                 "України."),
+        ]
+    )
+    assert "Russia" in names(tags[0])
+    assert "Russia" in names(tags[1])
+    assert "Russia" not in names(tags[2])
+    assert "Coalition of the willing" in names(tags[3])  # written in lower case
+    assert "General Staff of the Armed Forces of Ukraine" in names(tags[4])
+
+
 def test_the_city_a_report_is_filed_from_is_no_actor(model_tagger) -> None:  # type: ignore[no-untyped-def]
     talks = ("Thailand and Cambodia began two days of peace talks in China on Sunday to turn the "
              "ceasefire into a peace agreement.")
