@@ -183,6 +183,8 @@ def _uk_word(word: str) -> str:
     for i, ch in enumerate(lower):
         if ch == "г" and i and lower[i - 1] == "з":
             latin = "gh"  # зг → zgh, not zh
+        elif ch == "о" and i and lower[i - 1] == "ь":
+            latin = "yo"  # ьо: Kovalyov, as the English-language press writes Ковальов
         elif i == 0 or not lower[i - 1].isalpha():
             latin = _UK_INITIAL.get(ch, _UK.get(ch, ch))
         else:

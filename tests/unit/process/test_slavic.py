@@ -78,6 +78,7 @@ def test_term_regex_leaves_latin_words_alone() -> None:
         ("Олександр Сирський", "uk", "Oleksandr Syrskyi"),
         ("Ірина Верещук", "uk", "Iryna Vereshchuk"),
         ("Згурський", "uk", "Zghurskyi"),
+        ("Андрій Ковальов", "uk", "Andriy Kovalyov"),
         ("Rustem Umerov", "ru", "Rustem Umerov"),
     ],
 )
