@@ -120,7 +120,7 @@ class Gazetteer:
         words = [w for w in fold(name).replace("-", " ").split() if w.isalpha()]
         if len(words) < 2:
             return None
-        first, last = spelling_key(words[0]), spelling_key(words[-1])
+        first, last = given_key(words[0]), spelling_key(words[-1])
         if len(last) < 5 or len(first) < 2:
             return None
         found = {
@@ -139,7 +139,8 @@ class Gazetteer:
         return (
             bool(people)
             and key in self._given_names
-            and all(key not in _given_names_of(p) for p in people)
+            and all(given_key(key) not in {given_key(g) for g in _given_names_of(p)}
+                    for p in people)
         )
 
     @functools.cached_property
@@ -157,7 +158,7 @@ class Gazetteer:
             if entry.type != "person":
                 continue
             pairs = {
-                (spelling_key(w[0]), spelling_key(w[-1]))
+                (given_key(w[0]), spelling_key(w[-1]))
                 for alias in (entry.name, *entry.aliases)
                 if (w := fold(alias).replace("-", " ").split())
                 and len(w) >= 2
@@ -214,6 +215,31 @@ def spelling_key(word: str) -> str:
     for a, b in _SPELLINGS:
         word = word.replace(a, b)
     return "".join(ch for i, ch in enumerate(word) if i == 0 or ch != word[i - 1])
+
+
+#: One given name in its Russian, Ukrainian and press spellings: Vladimir Zelensky is
+#: Volodymyr Zelensky, Pavel Klimkin Pavlo Klimkin (not namesakes, as Oleksiy and Dmytro
+#: Kuleba are).
+_GIVEN_NAMES = """vladimir volodymyr wladimir | dmitry dmytro | alexander aleksandr oleksandr
+    olexander | sergei serhiy sergiy | andrei andriy | pavel pavlo | nikolai mykola | alexei
+    aleksei oleksiy olexiy | yuri yuriy | mikhail mykhailo mykhaylo | igor ihor | oleg oleh |
+    vitaly vitali vitaliy | pyotr petr petro | grigory hryhoriy | anatoly anatoliy | vasily
+    vasiliy vasyl | yevgeny evgeny yevhen | konstantin kostiantyn kostyantyn | vladislav
+    vladyslav | vyacheslav viacheslav | maxim maksim maksym | denis denys | kirill kyrylo |
+    yulia julia | olga olha | elena yelena olena | tatiana tetiana | natalia nataliya |
+    irina iryna | svetlana svitlana | lyudmila liudmyla | galina halyna | valery valeriy |
+    gennady hennadiy | bogdan bohdan | yaroslav iaroslav | stanislav stanislaw"""
+_GIVEN_EQUIV = {
+    spelling_key(name): spelling_key(group.split()[0])
+    for group in _GIVEN_NAMES.split("|")
+    for name in group.split()
+}
+
+
+def given_key(word: str) -> str:
+    """:func:`spelling_key` of a folded given name, its Russian and Ukrainian forms one."""
+    key = spelling_key(word)
+    return _GIVEN_EQUIV.get(key, key)
 
 
 def _deletions(word: str) -> set[str]:

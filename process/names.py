@@ -11,14 +11,22 @@ HONORIFICS = frozenset(
     chancellor minister secretary senator sen. rep. representative gov. governor general gen.
     spokesman spokeswoman spokesperson ambassador envoy king queen prince princess sheikh emir
     pope cardinal archbishop mayor chairman chairwoman speaker adviser advisor aide representatives
-    senators rep congressman congresswoman""".split()
+    senators rep congressman congresswoman presidential deputy vice foreign prime chief former
+    acting special press first""".split()
 )
+_POSSESSIVE = ("'s", "\u2019s")
 
 
 def clean_person_name(tokens: Iterable[str]) -> tuple[str, ...]:
-    """Strip leading honorifics and role words and a trailing possessive: "Sir Keir Starmer's"
-    → ("Keir", "Starmer")."""
-    words = [strip_possessive(t) for t in tokens if t.strip() and t not in ("'s", "\u2019s")]
+    """Strip leading honorifics and role words, an owner before a possessive, stray
+    brackets and a trailing possessive: "Sir Keir Starmer's" → ("Keir", "Starmer"),
+    "Presidential Spokesman Serhiy Nikiforov" → ("Serhiy", "Nikiforov"), "National Review's
+    Desmond Lachman" → ("Desmond", "Lachman")."""
+    words = [t for t in tokens if t.strip() and t.strip("[](){}")]
+    owner = [i for i, t in enumerate(words[:-1]) if t.endswith(_POSSESSIVE)]
+    if owner:
+        words = words[owner[-1] + 1 :]
+    words = [strip_possessive(t) for t in words if t not in _POSSESSIVE]
     while len(words) > 1 and fold(words[0]) in HONORIFICS:
         words.pop(0)
     return tuple(words)

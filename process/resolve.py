@@ -17,7 +17,7 @@ from dataclasses import replace
 from .gazetteer import ActorEntry, Gazetteer, Hit
 from .headline import trim_headline_tokens
 from .mentions import ActorMention, Candidate, PlaceMention
-from .names import clean_person_name, resolve_surnames
+from .names import HONORIFICS, clean_person_name, resolve_surnames
 from .normalize import fold
 from .roles import ACTING
 
@@ -174,13 +174,28 @@ def vote_labels(unknown: Sequence[Candidate]) -> list[Candidate]:
     return [replace(c, label=winner.get(fold(c.text), c.label)) for c in unknown]
 
 
+def _titled_people(unknown: Sequence[Candidate]) -> list[Candidate]:
+    """A person the NER took for an organisation with the title before the name
+    ("Presidential Spokesman Serhiy Nikiforov" as ORG): an ORG that opens with title words
+    and goes on with two or three capitalised words is a person."""
+    out = []
+    for cand in unknown:
+        if cand.label == "ORG" and len(cand.tokens) >= 3 and fold(cand.tokens[0]) in HONORIFICS:
+            name = clean_person_name(cand.tokens)
+            if 2 <= len(name) <= 3 and all(w[:1].isupper() and fold(w) not in OFFICE_WORDS
+                                           for w in name):
+                cand = replace(cand, label="PERSON")
+        out.append(cand)
+    return out
+
+
 def _add_unknown(
     unknown: Sequence[Candidate],
     gaz: Gazetteer,
     actors: list[ActorMention],
     places: list[PlaceMention],
 ) -> None:
-    unknown = vote_labels(unknown)
+    unknown = vote_labels(_titled_people(unknown))
     people = [c for c in unknown if c.label == "PERSON"]
     names = {id(c): " ".join(clean_person_name(c.tokens)) for c in people}
     known = [m.name for m in actors if m.type == "person"]

@@ -125,6 +125,8 @@ def test_extension_file_errors_name_the_file_and_the_key(
         ("Volodymyr Zelenskyj", "Volodymyr Zelensky"),
         ("Dmitri Peskow", "Dmitry Peskov"),
         ("Sergey Lavrov", "Sergei Lavrov"),
+        ("Pavel Klimkin", "Pavlo Klimkin"),  # the Russian form of his Ukrainian given name
+        ("Serhiy Nikiforov", "Serhiy Nykyforov"),
     ],
 )
 def test_another_spelling_of_a_known_full_name_is_that_person(written: str, person: str) -> None:
@@ -143,3 +145,10 @@ def test_another_spelling_of_a_known_full_name_is_that_person(written: str, pers
 )
 def test_other_names_are_not_taken_for_a_known_person(written: str) -> None:
     assert load_gazetteer().similar_person(written) is None
+
+
+def test_a_given_name_in_its_russian_form_is_no_namesake() -> None:
+    gaz = load_gazetteer()
+    hits = gaz.lookup("Zelensky")
+    assert not gaz.other_given_name("Vladimir", hits)  # Volodymyr in its Russian form
+    assert gaz.other_given_name("Oleksiy", gaz.lookup("Kuleba"))  # Dmytro's namesake

@@ -178,6 +178,12 @@ def test_a_namesake_of_a_known_person_is_not_that_person(model_tagger) -> None: 
         [("", "Ukraine's Defence Minister Rustem Umarov said the talks would go on.")]
     )
     assert "Rustem Umerov" in names(tags)
+    (tags,) = model_tagger.tag_batch(
+        [("", "This was announced by Presidential Spokesman Serhiy Nikiforov on Facebook. "
+              "Vladimir Zelensky met the delegation.")]
+    )
+    assert {"Serhiy Nykyforov", "Volodymyr Zelensky"} <= names(tags)  # NER: an ORG; Russian
+    assert "Vladimir Zelensky" not in names(tags)  # form of the given name: no namesake
 
 
 def test_unknown_russian_people_get_english_press_spelling(model_tagger) -> None:  # type: ignore[no-untyped-def]

@@ -32,3 +32,13 @@ def test_fold_meets_spelling_variants() -> None:
     assert fold("Erdoğan") == fold("Erdogan")
     assert fold("Türkiye") == "turkiye"
     assert fold("Zelensky\u2019s") == "zelensky's"
+
+
+def test_an_owner_before_a_possessive_and_stray_brackets_are_not_the_name() -> None:
+    assert clean_person_name(["National", "Review", "\u2019s", "Desmond", "Lachman"]) == (
+        "Desmond", "Lachman")
+    assert clean_person_name(["Ukraine's", "Foreign", "Minister", "Pavel", "]", "Klimkin"]) == (
+        "Pavel", "Klimkin")
+    assert clean_person_name(["Presidential", "Spokesman", "Serhiy", "Nikiforov"]) == (
+        "Serhiy", "Nikiforov")
+    assert clean_person_name(["Abdel", "-", "Fattah"]) == ("Abdel", "-", "Fattah")
