@@ -136,15 +136,19 @@ def _add_known(
         actors.append(_actor(entry, cand))
 
 
-#: Words of a state's forces in its several-word demonyms: "ВС РФ", "армия России",
+#: Words of a state's forces in its demonyms of several words: "ВС РФ", "армия России",
 #: "Збройні сили Росії", "Russian Armed Forces", "U.S. military".
 FORCES = frozenset("вс зс forces military army".split())
 _FORCES_STEMS = ("сил", "войск", "військ", "арми", "армі")
+#: ... and in one: Ukraine's forces as both languages abbreviate them.
+FORCES_ACRONYMS = frozenset({"всу", "зсу"})
 
 
 def _names_forces(tokens: Sequence[str]) -> bool:
     words = [fold(t) for t in tokens]
-    return len(words) > 1 and any(w in FORCES or w.startswith(_FORCES_STEMS) for w in words)
+    if len(words) == 1:
+        return words[0] in FORCES_ACRONYMS
+    return any(w in FORCES or w.startswith(_FORCES_STEMS) for w in words)
 
 
 def _actor(entry: ActorEntry, cand: Candidate) -> ActorMention:

@@ -145,6 +145,17 @@ def test_ukrainian_words_the_parser_misses(model_tagger) -> None:  # type: ignor
     assert "General Staff of the Armed Forces of Ukraine" in names(tags[4])
 
 
+def test_forces_by_acronym_and_a_state_speaking_through_a_source(model_tagger) -> None:  # type: ignore[no-untyped-def]
+    tags = model_tagger.tag_batch(
+        [
+            ("", "Россия передала столько же солдат и офицеров ВСУ."),
+            ("", "Официальный египетский источник заявил, что переговоры продолжатся."),
+        ]
+    )
+    assert "Ukraine" in names(tags[0])
+    assert "Egypt" in names(tags[1])
+
+
 def test_the_city_a_report_is_filed_from_is_no_actor(model_tagger) -> None:  # type: ignore[no-untyped-def]
     talks = ("Thailand and Cambodia began two days of peace talks in China on Sunday to turn the "
              "ceasefire into a peace agreement.")
