@@ -41,6 +41,9 @@ class ActorEntry(BaseModel):
     roles: tuple[str, ...] = ()
     aliases: tuple[str, ...] = ()
     weak_aliases: tuple[str, ...] = ()
+    #: Its weak aliases of several words stand where its state is named (a distinctive
+    #: name that other countries do not use: "Силы быстрого реагирования" with Sudan).
+    weak_by_state: bool = False
     demonyms: tuple[str, ...] = ()
     capitals: tuple[str, ...] = ()
 
@@ -120,7 +123,7 @@ class Gazetteer:
         words = [w for w in fold(name).replace("-", " ").split() if w.isalpha()]
         if len(words) < 2:
             return None
-        first, last = given_key(words[0]), spelling_key(words[-1])
+        first, last = spelling_key(words[0]), spelling_key(words[-1])
         if len(last) < 5 or len(first) < 2:
             return None
         found = {
@@ -128,6 +131,7 @@ class Gazetteer:
             for probe in _deletions(last)
             for entry, surname, given in self._people.get(probe, ())
             if _one_edit(last, surname, given, first)
+            or (_within_one(last, surname) and given_key(first) in given)
         }
         return next(iter(found.values())) if len(found) == 1 else None
 
@@ -158,11 +162,12 @@ class Gazetteer:
             if entry.type != "person":
                 continue
             pairs = {
-                (given_key(w[0]), spelling_key(w[-1]))
+                (first, spelling_key(w[-1]))
                 for alias in (entry.name, *entry.aliases)
                 if (w := fold(alias).replace("-", " ").split())
                 and len(w) >= 2
                 and all(x.isascii() and x.isalpha() for x in w)
+                for first in (spelling_key(w[0]), given_key(w[0]))
             }
             for surname in {last for _, last in pairs}:
                 given = frozenset(first for first, last in pairs if last == surname)
@@ -336,7 +341,8 @@ class Extension(BaseModel):
     weak_aliases: dict[str, tuple[str, ...]] = {}
     demonyms: dict[str, tuple[str, ...]] = {}
     capitals: dict[str, tuple[str, ...]] = {}
-    #: Armed forces: they stand for their state where they act, like a demonym.
+    #: Armed forces: they stand for their state, as a demonym does where it acts (named in
+    #: several words, or as ВСУ/ЗСУ, they always act: :func:`process.resolve._names_forces`).
     forces: dict[str, tuple[str, ...]] = {}
     new_actors: tuple[ActorEntry, ...] = ()
     places: dict[str, tuple[str, ...]] = {}

@@ -1,8 +1,10 @@
 """Candidates → actor and place mentions (pure).
 
 Rules: gazetteer names are canonical; headline-cased spans are trimmed and, if unknown, must be
-confirmed by the body; weak aliases need their strong alias or role title in the article;
-demonyms and capitals stand for their state only where it acts, capitals are places otherwise;
+confirmed by the body; weak aliases need their strong alias or role title in the article (or,
+for an entry marked ``weak_by_state``, its state named, not another's right after it);
+demonyms and capitals stand for their state only where it acts (forces named in several words
+always act), capitals are places otherwise;
 a state named as a location ("talks in Turkey") is a place there; news outlets are not actors;
 a surname resolves to the full name seen in the same article.
 """
@@ -39,9 +41,9 @@ def resolve(
     actors: list[ActorMention] = []
     places: list[PlaceMention] = []
     unknown: list[Candidate] = []
-    for cand in cands:
+    for k, cand in enumerate(cands):
         if cand.hits:
-            hit = choose_hit(cand, present)
+            hit = choose_hit(cand, present, _state_after(cand, cands[k + 1 : k + 2]))
             if hit is not None:
                 _add_known(cand, hit, actors, places)
                 continue
@@ -89,30 +91,49 @@ def _strong_actors(cands: Sequence[Candidate]) -> set[str]:
                                        if a.type == "state" and a.country}
 
 
-def choose_hit(cand: Candidate, present: Collection[str]) -> Hit | None:
-    """The meaning of a gazetteer match in context, or None when it means nothing here."""
+def choose_hit(
+    cand: Candidate, present: Collection[str], state_after: str | None = None
+) -> Hit | None:
+    """The meaning of a gazetteer match in context, or None when it means nothing here;
+    ``state_after``: the country of a state named right after the match."""
     for kind in ("alias", "capital", "demonym", "place"):
         for hit in cand.hits:
             if hit.kind == kind:
                 return hit
     for hit in cand.hits:
-        if hit.kind == "weak" and hit.actor is not None and _weak_ok(hit.actor, cand, present):
+        if hit.kind == "weak" and hit.actor is not None and _weak_ok(
+            hit.actor, cand, present, state_after
+        ):
             return hit
     return None
 
 
-def _weak_ok(entry: ActorEntry, cand: Candidate, present: Collection[str]) -> bool:
+def _weak_ok(
+    entry: ActorEntry, cand: Candidate, present: Collection[str], state_after: str | None
+) -> bool:
     """A weak alias stands for its actor when the article names the actor by a strong one,
-    puts its role title before it, or (an alias of several words of an organisation or a
-    group) names its state: "Силы быстрого реагирования" in a report that names Sudan;
-    "Минобороны" alone is any state's ministry."""
+    puts its role title before it, or — an entry marked ``weak_by_state``, an alias of
+    several words — names its state and no other state right after the alias: "Силы
+    быстрого реагирования" in a report that names Sudan; not "Кабинет министров Японии"."""
     before = fold(cand.preceding)
     return (
         entry.name in present
         or any(before.endswith(fold(r)) for r in entry.roles)
-        or (entry.type in ("organization", "group") and len(cand.tokens) > 1
-            and f"country:{entry.country}" in present)
+        or (entry.weak_by_state and len(cand.tokens) > 1
+            and f"country:{entry.country}" in present
+            and state_after in (None, entry.country))
     )
+
+
+def _state_after(cand: Candidate, following: Sequence[Candidate]) -> str | None:
+    """The country of a state named right after ``cand`` ("Кабинет министров Японии")."""
+    end = cand.start + len(" ".join(cand.tokens))
+    for nxt in following:
+        if nxt.start - end <= 2:
+            for hit in nxt.hits:
+                if hit.actor is not None and hit.actor.type == "state" and hit.kind == "alias":
+                    return hit.actor.country
+    return None
 
 
 def _add_known(
@@ -139,7 +160,7 @@ def _add_known(
 #: Words of a state's forces in its demonyms of several words: "ВС РФ", "армия России",
 #: "Збройні сили Росії", "Russian Armed Forces", "U.S. military".
 FORCES = frozenset("вс зс forces military army".split())
-_FORCES_STEMS = ("сил", "войск", "військ", "арми", "армі")
+_FORCES_STEMS = tuple(fold(s) for s in ("сил", "войск", "військ", "арми", "армі"))
 #: ... and in one: Ukraine's forces as both languages abbreviate them.
 FORCES_ACRONYMS = frozenset({"всу", "зсу"})
 
@@ -178,16 +199,26 @@ def vote_labels(unknown: Sequence[Candidate]) -> list[Candidate]:
     return [replace(c, label=winner.get(fold(c.text), c.label)) for c in unknown]
 
 
+#: Titles of a person (not of a company or a unit: "General Electric", "Special Air
+#: Service", "First Abu Dhabi Bank").
+PERSON_TITLES = frozenset(
+    """spokesman spokeswoman spokesperson minister secretary president envoy ambassador
+    adviser advisor aide governor senator mayor chairman chairwoman speaker premier
+    chancellor""".split()
+)
+
+
 def _titled_people(unknown: Sequence[Candidate]) -> list[Candidate]:
     """A person the NER took for an organisation with the title before the name
-    ("Presidential Spokesman Serhiy Nikiforov" as ORG): an ORG that opens with title words
-    and goes on with two or three capitalised words is a person."""
+    ("Presidential Spokesman Serhiy Nikiforov" as ORG): an ORG that opens with title words,
+    one of them a person's, and goes on with two or three capitalised words is a person."""
     out = []
     for cand in unknown:
         if cand.label == "ORG" and len(cand.tokens) >= 3 and fold(cand.tokens[0]) in HONORIFICS:
             name = clean_person_name(cand.tokens)
-            if 2 <= len(name) <= 3 and all(w[:1].isupper() and fold(w) not in OFFICE_WORDS
-                                           for w in name):
+            title = {fold(t) for t in cand.tokens[: len(cand.tokens) - len(name)]}
+            if (2 <= len(name) <= 3 and title & PERSON_TITLES
+                    and all(w[:1].isupper() and fold(w) not in OFFICE_WORDS for w in name)):
                 cand = replace(cand, label="PERSON")
         out.append(cand)
     return out

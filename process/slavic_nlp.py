@@ -57,8 +57,11 @@ GOVERNMENT = _stems(
     міноборони удар атак наступлени обстрел обстріл предложени пропозиці план оккупант
     окупант агресор военнослужащ військовослужбовц солдат бойц пограничн прикордонн
     спецслужб разведк розвідк флот авиаци авіаці захватчик загарбник агрессор дрон
-    беспилотник безпілотник источник джерел чиновник посадовц посадовец"""
+    беспилотник безпілотник чиновник посадовц посадовец"""
 )
+#: Stems of nouns through which a state speaks when they are the subject of a speech verb
+#: ("официальный египетский источник заявил"; not "российские источники энергии").
+SOURCE = _stems("источник джерел")
 #: Stems of words of meeting: "переговоры с Украиной", "встретился с Путиным".
 MEETING = _stems(
     """переговор перемов встреч встрет встрі зустр разговор розмов говори диалог діалог
@@ -67,9 +70,16 @@ MEETING = _stems(
 WITH = frozenset({"с", "со", "з", "із", "зі"})
 IN = frozenset({"в", "во", "на", "у", "до"})
 LABELS = {"PER": "PERSON", "ORG": "ORG", "LOC": "GPE"}
-#: A demonym adjective in any case ("российской", "російським", "американських"); the
-#: Russian tagger's part of speech is unreliable on Ukrainian words.
-_ADJECTIVE = re.compile(r"^[а-яёіїєґ]+[сцз]ь?к[а-яёіїєґ]{1,3}$")
+#: An adjective of a demonym in any case ("российской", "російським", "американських"),
+#: read off a demonym's ending: the Russian tagger's part of speech is unreliable on
+#: Ukrainian words.
+_ADJECTIVE = re.compile(
+    r"^[а-яёіїєґ]+(?:ск|цк|ськ|цьк|зьк)(?:ий|ій|ый|ой|ая|ое|ые|ие|ых|их|ым|им|ого|ому|ою|ей|ую|"
+    r"ыми|ими|а|е|і|у|ої|ім)$"
+)
+#: Instrumental endings: "с американцами", "зі Сполученими Штатами", "з Росією" (not "з
+#: Києва", from Kyiv).
+_INSTRUMENTAL = re.compile(r"(?:ами|ями|ими|ыми|ом|ем|єм|ою|ею|єю|им|ым|ой|ей)$")
 #: A people in the plural nominative: "росіяни", "россияне", "американці", "американцы".
 _PEOPLE = re.compile(r"(?:ян[еи]|ц[іы])$")
 _CAPITALISED = re.compile(r"^[А-ЯЁІЇЄҐ][а-яёіїєґ'’ʼ-]+$")
@@ -84,6 +94,7 @@ class _Tok:
     head_id: str
     rel: str
     pos: str
+    case: str = ""  # Natasha's morphology: Nom, Gen, Loc, Ins ...
 
 
 class SlavicNlp:
@@ -115,7 +126,8 @@ class SlavicNlp:
         doc.tag_morph(self.morph)
         doc.parse_syntax(self.syntax)
         doc.tag_ner(self.ner)
-        toks = [_Tok(t.text, t.start, t.stop, t.id, t.head_id, t.rel, t.pos) for t in doc.tokens]
+        toks = [_Tok(t.text, t.start, t.stop, t.id, t.head_id, t.rel, t.pos,
+                     t.feats.get("Case", "") if t.feats else "") for t in doc.tokens]
         by_id = {t.id: t for t in toks}
         children: dict[str, list[_Tok]] = {}
         for t in toks:
@@ -124,7 +136,7 @@ class SlavicNlp:
         found: list[Candidate] = []
         taken: set[int] = set()
         for i, j, hits in _gazetteer_spans(toks, gaz):
-            role = ctx.role(toks[i:j])
+            role = ctx.role(toks[i:j], demonym=all(h.kind == "demonym" for h in hits))
             found.append(_cand(toks[i:j], "", text, title_len, role, hits))
             taken.update(range(toks[i].start, toks[j - 1].stop))
         for k, tok in enumerate(toks):
@@ -226,7 +238,8 @@ def _compound_states(tok: _Tok, gaz: Gazetteer) -> list[tuple[_Tok, tuple[Hit, .
         if not hits:
             return []
         stop = offset + len(part)
-        out.append((_Tok(part, offset, stop, tok.id, tok.head_id, tok.rel, tok.pos), hits[:1]))
+        out.append((_Tok(part, offset, stop, tok.id, tok.head_id, tok.rel, tok.pos, tok.case),
+                    hits[:1]))
         offset = stop + 1
     return out
 
@@ -314,7 +327,9 @@ class _Context:
     by_id: dict[str, _Tok]
     children: dict[str, list[_Tok]]
 
-    def role(self, toks: Sequence[_Tok]) -> Role:
+    def role(self, toks: Sequence[_Tok], demonym: bool = False) -> Role:
+        """``demonym``: the mention is a demonym ("российские", "росіяни"), whose adjective and
+        people's-name forms the surface rules read where the parse says nothing."""
         ids = {t.id for t in toks}
         own = next((t for t in toks if t.head_id not in ids), toks[0])
         root, seen, listed = own, 0, True
@@ -328,12 +343,13 @@ class _Context:
         hword = norm_word(head.text) if head is not None else ""
         cases = self._cases(root)
         # "в Турции и Катаре": the preposition of a list's first item is every item's; a name
-        # in apposition to a place phrase keeps its own ("в Парижі зібралися Україна, США":
-        # the Russian parser makes the Ukrainian subjects appositions of the verb).
-        place_cases = cases if listed else self._cases(own)
+        # in apposition takes its head's only when it is itself in the locative ("в сусідній
+        # країні Польщі"), not as the subject the Russian parser made an apposition of the
+        # verb ("в Парижі зібралися Україна, США").
+        place_cases = cases if listed or own.case == "Loc" else self._cases(own)
         if root.rel == "nsubj":
             return "speaker" if hword.startswith(SPEECH) else "agent"
-        if self._after_with_of_meeting(toks[0]):
+        if self._after_with_of_meeting(toks[0], demonym):
             return "meet"
         if root.rel in ("nmod", "obl") and head is not None:
             if cases & WITH and hword.startswith(MEETING):
@@ -346,40 +362,63 @@ class _Context:
                 return "proxy"
         if root.rel == "amod" and hword.startswith(GOVERNMENT):
             return "proxy"
-        return self._surface_role(toks[0])
+        if root.rel == "amod" and head is not None and self._source_speaks(head):
+            return "speaker"
+        return self._surface_role(toks[0]) if demonym else "other"
+
+    def _source_speaks(self, noun: _Tok) -> bool:
+        """"Официальный египетский источник заявил": a source that is the subject of a
+        speech verb."""
+        verb = self.by_id.get(noun.head_id)
+        return (noun.rel == "nsubj" and verb is not None
+                and norm_word(noun.text).startswith(SOURCE)
+                and norm_word(verb.text).startswith(SPEECH))
+
+    def _next(self, tok: _Tok, k: int) -> _Tok | None:
+        sent, _, pos = tok.id.partition("_")
+        return self.by_id.get(f"{sent}_{int(pos) + k}") if pos.isdigit() else None
+
+    def _government_after(self, tok: _Tok) -> bool:
+        """A word of forces or government right after ``tok`` or after one more adjective
+        ("російські ударні дрони"); a capitalised word is a name, not one ("российским
+        диктатором Владимиром" has none)."""
+        words = [self._next(tok, 1), self._next(tok, 2)]
+        if words[0] is not None and not _ADJECTIVE.search(words[0].text.lower()):
+            words = words[:1]
+        return any(
+            t is not None and t.text[:1].islower() and norm_word(t.text).startswith(GOVERNMENT)
+            for t in words
+        )
 
     def _surface_role(self, tok: _Tok) -> Role:
-        """Where the parse says nothing, read the words: a demonym adjective before a word of
-        forces or government ("Російські агресори", "російські ударні дрони") is the state
-        acting through them; a people's name opening a sentence ("Росіяни зосередили") is its
-        subject. The Russian parser often misses both in Ukrainian."""
+        """Where the parse says nothing, read a demonym's words: its adjective before a word
+        of forces or government ("Російські агресори", "російські ударні дрони") is the state
+        acting through them; its people's name opening a sentence ("Росіяни зосередили") is
+        the subject. The Russian parser often misses both in Ukrainian."""
         word = tok.text.lower()
-        sent, _, pos = tok.id.partition("_")
-        if not pos.isdigit():
-            return "other"
         if _ADJECTIVE.search(word):
-            following = [self.by_id.get(f"{sent}_{int(pos) + k}") for k in (1, 2)]
-            if any(t is not None and norm_word(t.text).startswith(GOVERNMENT) for t in following):
-                return "proxy"
-        elif int(pos) == 1 and _PEOPLE.search(word):
+            return "proxy" if self._government_after(tok) else "other"
+        if tok.id.endswith("_1") and _PEOPLE.search(word):
             return "agent"
         return "other"
 
     def _cases(self, tok: _Tok) -> set[str]:
         return {c.text.lower() for c in self.children.get(tok.id, ()) if c.rel == "case"}
 
-    def _after_with_of_meeting(self, tok: _Tok) -> bool:
+    def _after_with_of_meeting(self, tok: _Tok, demonym: bool) -> bool:
         """"переговоры мы ведем с американцами", "Переговори України зі Сполученими Штатами":
-        a name right after "с"/"з" that follows a word of meeting in the same sentence (within
-        four words) is a side of the meeting, however the parser attached it (it often misses
-        the Ukrainian noun's head)."""
+        a name in the instrumental right after "с"/"з" that follows a word of meeting in the
+        same sentence (within four words) is a side of the meeting, however the parser
+        attached it (it often misses the Ukrainian noun's head). A demonym's adjective is a
+        side only through a word of government ("с российской делегацией"; not "з російським
+        диктатором")."""
         sent, _, pos = tok.id.partition("_")
         if not pos.isdigit() or int(pos) < 2:
             return False
-        if _ADJECTIVE.search(tok.text):  # "з російським диктатором": he meets, not the state
-            after = self.by_id.get(f"{sent}_{int(pos) + 1}")
-            if after is None or not norm_word(after.text).startswith(GOVERNMENT):
-                return False
+        if tok.case != "Ins" and not _INSTRUMENTAL.search(tok.text.lower()):
+            return False
+        if demonym and _ADJECTIVE.search(tok.text.lower()) and not self._government_after(tok):
+            return False
         back = range(int(pos) - 1, max(0, int(pos) - 6), -1)
         words = [t.text for k in back if (t := self.by_id.get(f"{sent}_{k}")) is not None]
         return bool(words) and words[0].lower() in WITH and any(

@@ -127,6 +127,7 @@ def test_extension_file_errors_name_the_file_and_the_key(
         ("Sergey Lavrov", "Sergei Lavrov"),
         ("Pavel Klimkin", "Pavlo Klimkin"),  # the Russian form of his Ukrainian given name
         ("Serhiy Nikiforov", "Serhiy Nykyforov"),
+        ("Volodomyr Zelensky", "Volodymyr Zelensky"),  # a typo of a name with other forms
     ],
 )
 def test_another_spelling_of_a_known_full_name_is_that_person(written: str, person: str) -> None:
