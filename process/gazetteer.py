@@ -103,14 +103,18 @@ class Gazetteer:
         words = [t for t in self.tokenizer(alias) if t.strip()]
         if not words:
             return
-        for key in itertools.product(*(alias_variants(w) for w in words)):
-            hits = self.index.setdefault(key, [])
-            if hit not in hits:
-                hits.append(hit)
-            self.first_keys.add(key[0])
-            if alias[:1].islower():
-                self.lowercase_keys.add(key)
-        self.max_len = max(self.max_len, len(words))
+        # spaCy splits "Эр-Рияд" at the hyphen, Natasha keeps "Папуа-Нова" one word: a
+        # hyphenated alias is keyed both ways.
+        spellings = [words, alias.split()] if "-" in alias and len(alias) > 1 else [words]
+        for tokens in spellings:
+            for key in itertools.product(*(alias_variants(w) for w in tokens)):
+                hits = self.index.setdefault(key, [])
+                if hit not in hits:
+                    hits.append(hit)
+                self.first_keys.add(key[0])
+                if alias[:1].islower():
+                    self.lowercase_keys.add(key)
+            self.max_len = max(self.max_len, len(tokens))
 
     def similar_person(self, name: str) -> ActorEntry | None:
         """The known person an unknown full name is another spelling of, or None.

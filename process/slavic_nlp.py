@@ -24,6 +24,7 @@ import functools
 import logging
 import re
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any
 
@@ -135,10 +136,13 @@ class SlavicNlp:
         ctx = _Context(by_id, children)
         found: list[Candidate] = []
         taken: set[int] = set()
+        people: set[int] = set()
         for i, j, hits in _gazetteer_spans(toks, gaz):
             role = ctx.role(toks[i:j], demonym=all(h.kind == "demonym" for h in hits))
             found.append(_cand(toks[i:j], "", text, title_len, role, hits))
             taken.update(range(toks[i].start, toks[j - 1].stop))
+            if any(h.actor is not None and h.actor.type == "person" for h in hits):
+                people.update(t.start for t in toks[i:j])
         for k, tok in enumerate(toks):
             parts = _compound_states(tok, gaz) if tok.start not in taken else []
             if parts:
@@ -147,7 +151,7 @@ class SlavicNlp:
                 taken.update(range(tok.start, tok.stop))
         for span in doc.spans:
             span_toks = [by_id[t.id] for t in span.tokens if t.id in by_id]
-            keep = _name_part(span_toks, taken, gaz) if span.type == "PER" else span_toks
+            keep = _name_part(span_toks, taken, gaz, people) if span.type == "PER" else span_toks
             if not keep or any(k in taken for k in range(keep[0].start, keep[-1].stop)):
                 continue
             cand = self._unknown(span, span_toks, keep, ctx, text, title_len, lang, gaz)
@@ -244,10 +248,14 @@ def _compound_states(tok: _Tok, gaz: Gazetteer) -> list[tuple[_Tok, tuple[Hit, .
     return out
 
 
-def _name_part(toks: Sequence[_Tok], taken: set[int], gaz: Gazetteer) -> list[_Tok]:
+def _name_part(
+    toks: Sequence[_Tok], taken: set[int], gaz: Gazetteer, people: AbstractSet[int] = frozenset()
+) -> list[_Tok]:
     """A person span without the known names the NER ran into it ("України Андрій
     Ковальов" → Андрій Ковальов): leading and trailing tokens that are gazetteer matches or
-    a gazetteer name are cut."""
+    a gazetteer name are cut. A span that ends in a known person (``people``: the offsets of
+    the gazetteer's person matches) is that person ("Реджеп Тайіп Ердоган", where only
+    "Ердоган" matched): nothing is left."""
     out = list(toks)
 
     def known(t: _Tok) -> bool:
@@ -255,6 +263,8 @@ def _name_part(toks: Sequence[_Tok], taken: set[int], gaz: Gazetteer) -> list[_T
 
     while out and known(out[0]):
         out.pop(0)
+    if out and out[-1].start in people:
+        return []
     while out and known(out[-1]):
         out.pop()
     return out

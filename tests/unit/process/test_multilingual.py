@@ -178,6 +178,23 @@ def test_forces_by_acronym_and_a_state_speaking_through_a_source(model_tagger) -
     assert "Russia" not in names(tags[2])  # a source speaks only as a speech verb's subject
 
 
+def test_hyphenated_names_and_a_known_surname_at_the_end_of_a_span(model_tagger) -> None:  # type: ignore[no-untyped-def]
+    tags = model_tagger.tag_batch(
+        [
+            # Natasha keeps "Папуа-Нова" and "аль-Бурхан" whole; the aliases split at "-".
+            ("", "До комюніке приєдналася ще одна країна – Папуа-Нова Гвінея."),
+            ("", "Переговоры прошли в Эр-Рияде, сообщил Абдель Фаттах аль-Бурхан."),
+            # Only "Ердоган" is known: the rest of the NER's span is no other person.
+            ("", "При цьому ні президент Туреччини Реджеп Таййіп Ердоган, ні генсек ООН не "
+                 "відповіли."),
+        ]
+    )
+    assert "Papua New Guinea" in names(tags[0]) and "Guinea" not in names(tags[0])
+    assert "Abdel Fattah al-Burhan" in names(tags[1])
+    assert "Riyadh" in {p.name for p in tags[1].places}
+    assert names(tags[2]) - {"Türkiye", "United Nations"} == {"Recep Tayyip Erdogan"}
+
+
 def test_the_city_a_report_is_filed_from_is_no_actor(model_tagger) -> None:  # type: ignore[no-untyped-def]
     talks = ("Thailand and Cambodia began two days of peace talks in China on Sunday to turn the "
              "ceasefire into a peace agreement.")
