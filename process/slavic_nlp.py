@@ -187,7 +187,12 @@ class SlavicNlp:
         if label == "PERSON" and lang == "uk":
             # Natasha's morphology is Russian: Миколи → "Миколя"; a Ukrainian given name
             # in any case is put back from the list of given names.
-            normal_words[0] = UK_GIVEN.get(norm_word(words[0]), normal_words[0])
+            given = UK_GIVEN.get(norm_word(words[0]))
+            if given is not None and given != words[0] and normal_words[-1] == words[-1]:
+                # The given name is in another case, so is the surname the span's normal
+                # form left as written ("Миколи Лукашука" → Лукашук): its own lemma.
+                normal_words[-1] = self._surname(span, toks[-1], words[-1])
+            normal_words[0] = given or normal_words[0]
         normal = " ".join(normal_words)
         latin = to_latin(normal, lang)
         # A known person the gazetteer spells otherwise: the Latin name or its surname.
@@ -208,6 +213,20 @@ class SlavicNlp:
             hits,
             tuple(latin.split()),
         )
+
+
+    def _surname(self, span: Any, tok: _Tok, word: str) -> str:
+        """The lemma of a surname in another case, capitalised, when it only drops an
+        ending (at most three letters) of the word; else the word."""
+        natasha = next((t for t in span.tokens if t.id == tok.id), None)
+        if natasha is None or "-" in word:
+            return word
+        natasha.lemmatize(self.vocab)
+        lemma = str(natasha.lemma or "")
+        low = word.lower()
+        if lemma and lemma != low and low.startswith(lemma) and len(low) - len(lemma) <= 3:
+            return word[: len(lemma)]
+        return word
 
 
 _UNENDED_LINE = re.compile(r"(?<=[^\s.!?…:;])([ \t\r]*)\n(?=[ \t\r]*\n)")
