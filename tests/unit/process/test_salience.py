@@ -28,3 +28,17 @@ def test_a_passing_quote_in_a_long_article_is_not_principal() -> None:
 def test_without_a_parse_title_or_repetition_decides() -> None:
     assert salience(Features(mentions=3, acting=0, in_title=False, first=0.1, parsed=False)) >= 0.5
     assert salience(Features(mentions=1, acting=0, in_title=False, first=0.1, parsed=False)) < 0.5
+
+
+def test_a_person_known_by_one_word_only_is_never_principal() -> None:
+    from process.actors import aggregate_actors
+    from process.mentions import ActorMention
+
+    def said(name: str, start: int) -> ActorMention:
+        return ActorMention(name, "person", None, "speaker", True, start, False)
+
+    actors = {a.name: a for a in aggregate_actors(
+        [said("Breakthrough", 0), said("Breakthrough", 90), said("Cerelyn Davis", 40),
+         said("Cerelyn Davis", 120)], length=400)}
+    assert actors["Cerelyn Davis"].salience >= 0.5  # the same evidence, a full name
+    assert actors["Breakthrough"].salience < 0.5
