@@ -52,10 +52,13 @@ ONE_WORD_PERSON = 0.45
 def _actor(group: Sequence[ActorMention], f: Features, model: SalienceModel | None) -> Actor:
     known = _known(group)
     score = model.score(f) if model is not None else salience(f)
-    if f.person and not f.known and len(known.name.split()) == 1:
-        # An unknown person the article never names in full is a surname the NER cut from
-        # its name ("Davis") or a capitalised word it took for one ("Breakthrough", "Draft"):
-        # 1 of 25 such names in English train + dev was an annotator's; never principal.
+    if (f.person and not f.known and len(known.name.split()) == 1
+            and not any(m.titled for m in group)):
+        # An unknown person left with one word — no full name in the article to resolve it
+        # to, no title before it — is mostly a capitalised word the NER took for a name
+        # ("Breakthrough", "Draft", "Quartet") or a surname cut from its name: 1 of 25 such
+        # names in English train + dev was an annotator's. Never principal; a mononym
+        # without a title ("Sugiono said") pays for that.
         score = min(score, ONE_WORD_PERSON)
     return Actor(
         name=known.name,

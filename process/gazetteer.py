@@ -135,7 +135,7 @@ class Gazetteer:
             for probe in _deletions(last)
             for entry, surname, given in self._people.get(probe, ())
             if _one_edit(last, surname, given, first)
-            or (_within_one(last, surname) and given_key(first) in given)
+            or (within_one(last, surname) and given_key(first) in given)
         }
         return next(iter(found.values())) if len(found) == 1 else None
 
@@ -150,6 +150,12 @@ class Gazetteer:
             and all(given_key(key) not in {given_key(g) for g in _given_names_of(p)}
                     for p in people)
         )
+
+    @functools.cached_property
+    def given_name_keys(self) -> frozenset[str]:
+        """:func:`~process.slavic.norm_word` keys of the given names of the known people
+        (any case of a Cyrillic one meets its key)."""
+        return frozenset(norm_word(name) for name in self._given_names)
 
     @functools.cached_property
     def _given_names(self) -> frozenset[str]:
@@ -258,12 +264,13 @@ def _deletions(word: str) -> set[str]:
 def _one_edit(a: str, b: str, given: frozenset[str], first: str) -> bool:
     """Surnames ``a``/``b`` at most one edit apart, and ``first`` a given name of ``given``
     (or one edit from one of four letters or more)."""
-    if not _within_one(a, b):
+    if not within_one(a, b):
         return False
-    return first in given or (len(first) >= 4 and any(_within_one(first, g) for g in given))
+    return first in given or (len(first) >= 4 and any(within_one(first, g) for g in given))
 
 
-def _within_one(a: str, b: str) -> bool:
+def within_one(a: str, b: str) -> bool:
+    """``a`` and ``b`` equal or one insertion, deletion or substitution apart."""
     if a == b:
         return True
     if abs(len(a) - len(b)) > 1:

@@ -35,6 +35,7 @@ class ActorMention:
     in_title: bool
     start: int
     known: bool  # from the gazetteer
+    titled: bool = False  # an unknown person named after a title ("Senator Blumenthal")
 
 
 @dataclass(frozen=True)

@@ -51,7 +51,14 @@ def resolve(
                 continue
         if cand.tokens and unknown_names and _name_like(cand):
             unknown.append(cand)
-    _add_unknown(_confirmed(unknown), gaz, actors, places)
+    confirmed = _confirmed(unknown)
+    # A full name only in a headline-cased title still tells whose surname the body uses
+    # ("Police Chief Cerelyn Davis Resigns" … "Davis said").
+    headline_people = [
+        " ".join(clean_person_name(c.tokens)) for c in unknown
+        if c.label == "PERSON" and not any(c is k for k in confirmed)
+    ]
+    _add_unknown(confirmed, gaz, actors, places, headline_people)
     return actors, places
 
 
@@ -229,12 +236,15 @@ def _add_unknown(
     gaz: Gazetteer,
     actors: list[ActorMention],
     places: list[PlaceMention],
+    headline_people: Sequence[str] = (),
 ) -> None:
     unknown = vote_labels(_titled_people(unknown))
     people = [c for c in unknown if c.label == "PERSON"]
     names = {id(c): " ".join(clean_person_name(c.tokens)) for c in people}
+    titled = {id(c) for c in people if _titled(c, names[id(c)])}
     known = [m.name for m in actors if m.type == "person"]
-    short = resolve_surnames([*known, *(n for n in names.values() if n)])
+    short = resolve_surnames([*known, *(n for n in names.values() if n),
+                              *(n for n in headline_people if n)])
     for cand in unknown:
         if gaz.is_source(cand.text) or (cand.label == "PERSON" and not names.get(id(cand))):
             continue
@@ -250,7 +260,16 @@ def _add_unknown(
                 actors.append(_actor(entry, cand))
             else:
                 actors.append(ActorMention(name, UNKNOWN_TYPES[cand.label], None, cand.role,
-                                           cand.in_title, cand.start, False))
+                                           cand.in_title, cand.start, False,
+                                           id(cand) in titled))
+
+
+def _titled(cand: Candidate, name: str) -> bool:
+    """A title before the name, in the span ("Senator Blumenthal" as one PERSON) or right
+    before it ("Foreign Minister Sugiono")."""
+    before = cand.preceding.split()[-1:]
+    stripped = len(name.split()) < len([t for t in cand.tokens if t not in ("'s", "\u2019s")])
+    return stripped or bool(before and fold(before[0]) in HONORIFICS)
 
 
 def _strip_the(text: str) -> str:

@@ -23,12 +23,11 @@ from __future__ import annotations
 import functools
 import logging
 import re
-from collections.abc import Sequence
-from collections.abc import Set as AbstractSet
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .gazetteer import Gazetteer, Hit
+from .gazetteer import ActorEntry, Gazetteer, Hit, given_key, within_one
 from .mentions import Candidate
 from .normalize import fold
 from .roles import Role
@@ -136,13 +135,15 @@ class SlavicNlp:
         ctx = _Context(by_id, children)
         found: list[Candidate] = []
         taken: set[int] = set()
-        people: set[int] = set()
+        people: dict[int, ActorEntry] = {}
         for i, j, hits in _gazetteer_spans(toks, gaz):
             role = ctx.role(toks[i:j], demonym=all(h.kind == "demonym" for h in hits))
             found.append(_cand(toks[i:j], "", text, title_len, role, hits))
             taken.update(range(toks[i].start, toks[j - 1].stop))
-            if any(h.actor is not None and h.actor.type == "person" for h in hits):
-                people.update(t.start for t in toks[i:j])
+            known = [h.actor for h in hits
+                     if h.actor is not None and h.actor.type == "person" and h.kind == "alias"]
+            if known:
+                people.update({t.start: known[0] for t in toks[i:j]})
         for k, tok in enumerate(toks):
             parts = _compound_states(tok, gaz) if tok.start not in taken else []
             if parts:
@@ -151,7 +152,17 @@ class SlavicNlp:
                 taken.update(range(tok.start, tok.stop))
         for span in doc.spans:
             span_toks = [by_id[t.id] for t in span.tokens if t.id in by_id]
-            keep = _name_part(span_toks, taken, gaz, people) if span.type == "PER" else span_toks
+            if span.type == "PER" and _namesake(_past_known(span_toks, taken, gaz, people),
+                                                people, gaz):
+                # "Евгения Кара-Мурза": not the known person of that surname; the span is
+                # an unknown person and the surname's match goes.
+                keep = _past_known(span_toks, taken, gaz, people)
+                drop = {t.start for t in keep}
+                found = [c for c in found if c.start not in drop]
+                taken.difference_update(range(keep[0].start, keep[-1].stop))
+            else:
+                keep = _name_part(span_toks, taken, gaz, people) if span.type == "PER" \
+                    else span_toks
             if not keep or any(k in taken for k in range(keep[0].start, keep[-1].stop)):
                 continue
             cand = self._unknown(span, span_toks, keep, ctx, text, title_len, lang, gaz)
@@ -187,8 +198,9 @@ class SlavicNlp:
         if label == "PERSON" and lang == "uk":
             # Natasha's morphology is Russian: Миколи → "Миколя"; a Ukrainian given name
             # in any case is put back from the list of given names.
-            given = UK_GIVEN.get(norm_word(words[0]))
-            if given is not None and given != words[0] and normal_words[-1] == words[-1]:
+            written = _apostrophe(words[0])
+            given = written if written in UK_NOMINATIVE else UK_GIVEN.get(norm_word(words[0]))
+            if given is not None and given != written and normal_words[-1] == words[-1]:
                 # The given name is in another case, so is the surname the span's normal
                 # form left as written ("Миколи Лукашука" → Лукашук): its own lemma.
                 normal_words[-1] = self._surname(span, toks[-1], words[-1])
@@ -216,15 +228,16 @@ class SlavicNlp:
 
 
     def _surname(self, span: Any, tok: _Tok, word: str) -> str:
-        """The lemma of a surname in another case, capitalised, when it only drops an
-        ending (at most three letters) of the word; else the word."""
+        """The lemma of a surname in another case, when it only drops a masculine case
+        ending of the word (Лукашука, Ковальова, Лукашуком; not Ковальов → "Коваль"); else
+        the word."""
         natasha = next((t for t in span.tokens if t.id == tok.id), None)
         if natasha is None or "-" in word:
             return word
         natasha.lemmatize(self.vocab)
         lemma = str(natasha.lemma or "")
         low = word.lower()
-        if lemma and lemma != low and low.startswith(lemma) and len(low) - len(lemma) <= 3:
+        if lemma and low.startswith(lemma) and low[len(lemma):] in _MASCULINE_ENDINGS:
             return word[: len(lemma)]
         return word
 
@@ -268,38 +281,95 @@ def _compound_states(tok: _Tok, gaz: Gazetteer) -> list[tuple[_Tok, tuple[Hit, .
 
 
 def _name_part(
-    toks: Sequence[_Tok], taken: set[int], gaz: Gazetteer, people: AbstractSet[int] = frozenset()
+    toks: Sequence[_Tok], taken: set[int], gaz: Gazetteer,
+    people: Mapping[int, ActorEntry] | None = None,
 ) -> list[_Tok]:
     """A person span without the known names the NER ran into it ("України Андрій
     Ковальов" → Андрій Ковальов): leading and trailing tokens that are gazetteer matches or
-    a gazetteer name are cut. A span that ends in a known person (``people``: the offsets of
-    the gazetteer's person matches) is that person ("Реджеп Тайіп Ердоган", where only
-    "Ердоган" matched): nothing is left."""
+    a gazetteer name are cut. A span with a known person at either end (``people``: the
+    offsets of the gazetteer's person matches by a strong alias) is that person ("Реджеп
+    Тайіп Ердоган" where only "Ердоган" matched, "Буданов Кирило Олексійович"): nothing is
+    left."""
     out = list(toks)
+    people = people or {}
 
     def known(t: _Tok) -> bool:
         return t.start in taken or _known_word(t.text, gaz)
 
     while out and known(out[0]):
+        if out[0].start in people:
+            return []
         out.pop(0)
-    if out and out[-1].start in people:
-        return []
     while out and known(out[-1]):
+        if out[-1].start in people:
+            return []
         out.pop()
     return out
 
 
-#: Common Ukrainian given names in the nominative, by their key (any case form meets it).
-UK_GIVEN = {
-    norm_word(n): n
-    for n in """Микола Олександр Андрій Сергій Володимир Петро Олексій Дмитро Юрій Іван Василь
+def _past_known(
+    toks: Sequence[_Tok], taken: set[int], gaz: Gazetteer, people: Mapping[int, ActorEntry]
+) -> list[_Tok]:
+    """``toks`` without the leading known names that are no person ("Туреччини Реджеп …")."""
+    out = list(toks)
+    while out and out[0].start not in people and (
+        out[0].start in taken or _known_word(out[0].text, gaz)
+    ):
+        out.pop(0)
+    return out
+
+
+def _namesake(
+    toks: Sequence[_Tok], people: Mapping[int, ActorEntry], gaz: Gazetteer
+) -> bool:
+    """A person span whose last word is a known person's surname and whose first word is a
+    given name (one of the gazetteer's people's, or a common Ukrainian one) that none of
+    that person's names starts with: "Евгения Кара-Мурза" is not Vladimir Kara-Murza."""
+    if len(toks) < 2 or toks[-1].start not in people or toks[0].start in people:
+        return False
+    first = toks[0].text
+    key = norm_word(first)
+    if not _CAPITALISED.match(first) or (key not in UK_GIVEN and key not in gaz.given_name_keys):
+        return False
+    entry = people[toks[-1].start]
+    given = {w[0] for alias in (entry.name, *entry.aliases) if len(w := alias.split()) >= 2}
+    latin = given_key(fold(to_latin(UK_GIVEN.get(key, first), "uk" if key in UK_GIVEN else "ru")))
+    return not any(_alike(norm_word(g), key) or _alike(given_key(fold(g)), latin) for g in given)
+
+
+def _alike(a: str, b: str) -> bool:
+    """Two spellings of one given name: one letter apart or one the other's start
+    (Эмманюэль / Эммануэль, Стивен / Стив)."""
+    return within_one(a, b) or (min(len(a), len(b)) >= 3 and (a.startswith(b) or b.startswith(a)))
+
+
+#: Case endings a masculine surname takes off its nominative (genitive, dative, instrumental,
+#: locative).
+_MASCULINE_ENDINGS = frozenset("а я у ю ові еві єві ом ем єм".split())
+
+
+def _apostrophe(word: str) -> str:
+    return word.replace("\u2019", "'").replace("\u02bc", "'")
+
+
+_GIVEN_NAMES = """Микола Олександр Андрій Сергій Володимир Петро Олексій Дмитро Юрій Іван Василь
     Віталій Михайло Олег Ігор Віктор Руслан Тарас Богдан Денис Роман Євген Максим Павло
     Анатолій Валерій Геннадій Леонід Кирило Артем Вадим Вячеслав В'ячеслав Ярослав Степан
     Григорій Борис Федір Костянтин Станіслав Ростислав Святослав Олесь Остап Назар Данило
     Ірина Олена Юлія Тетяна Наталія Ольга Марія Оксана Світлана Людмила Вікторія Анна
     Катерина Ганна Інна Лариса Галина Леся Христина Валентина Мирослава Дарина Софія
-    Уляна Зоряна Надія Любов Лілія Алла""".split()
-}
+    Уляна Зоряна Надія Любов Лілія Алла"""
+#: Common Ukrainian given names in the nominative, by their key (any case form meets it; where
+#: two share a key, the man's name listed first: Віктора is Віктор's, not Вікторія's).
+UK_GIVEN: dict[str, str] = {}
+for _name in _GIVEN_NAMES.split():
+    UK_GIVEN.setdefault(norm_word(_name), _name)
+#: ... and the names themselves: a nominative is left as written (Віктор and Вікторія, Валентин
+#: and Валентина share a key).
+UK_NOMINATIVE = frozenset(UK_GIVEN.values()) | frozenset(
+    """Віктор Валентин Мирослав Олекса Олеся Ярослава Богдана Станіслава Олександра
+    Євгенія""".split()
+)
 
 
 def _known_word(word: str, gaz: Gazetteer) -> bool:

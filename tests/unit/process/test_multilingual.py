@@ -195,6 +195,23 @@ def test_hyphenated_names_and_a_known_surname_at_the_end_of_a_span(model_tagger)
     assert names(tags[2]) - {"Türkiye", "United Nations"} == {"Recep Tayyip Erdogan"}
 
 
+def test_a_known_surname_with_another_given_name_is_a_namesake(model_tagger) -> None:  # type: ignore[no-untyped-def]
+    tags = model_tagger.tag_batch(
+        [
+            ("", "Евгения Кара-Мурза заявила, что муж в тюрьме."),  # not Vladimir
+            ("", "Об этом сообщили в администрации президента Франции Эмманюэля Макрона."),
+            ("", "Спецпосланник по Ближнему Востоку Стивен Уиткофф прибыл."),  # Steve
+            ("", "Реджеп Таййіп Ердоган Анкара заявив про переговори."),  # a word after him
+            ("", "Указ підписав Буданов Кирило Олексійович, голова розвідки."),  # surname first
+        ]
+    )
+    assert "Vladimir Kara-Murza" not in names(tags[0])
+    assert "Emmanuel Macron" in names(tags[1])
+    assert "Steve Witkoff" in names(tags[2])
+    assert names(tags[3]) - {"Türkiye"} == {"Recep Tayyip Erdogan"}
+    assert names(tags[4]) == {"Kyrylo Budanov"}
+
+
 def test_the_city_a_report_is_filed_from_is_no_actor(model_tagger) -> None:  # type: ignore[no-untyped-def]
     talks = ("Thailand and Cambodia began two days of peace talks in China on Sunday to turn the "
              "ceasefire into a peace agreement.")
@@ -220,6 +237,15 @@ def test_ukrainian_people_in_any_case_and_after_a_place(model_tagger) -> None:  
     )
     assert "Mykola Lukashuk" in names(tags[0])
     assert names(tags[1]) == {"Mykola Lukashuk"}
+    nominative = model_tagger.tag_batch(
+        [
+            ("", "Про це повідомив Віктор Ковальов, голова ради."),  # not Koval, not Viktoriia
+            ("", "За словами Віктора Ковальова, рішення ухвалено."),
+            ("", "В\u02bcячеслав Корольов заявив про зміни."),  # the modifier-letter apostrophe
+        ]
+    )
+    assert names(nominative[0]) == names(nominative[1]) == {"Viktor Kovalyov"}
+    assert names(nominative[2]) == {"Vyacheslav Korolyov"}
     assert "Andriy Kovalyov" in names(tags[2])  # the NER's span began with "України"
 
 
@@ -242,6 +268,22 @@ def test_a_namesake_of_a_known_person_is_not_that_person(model_tagger) -> None: 
         [("", "Engineers at General Electric Company said the turbine was ready.")]
     )
     assert "Electric Company" not in names(tags)  # "General" here is no person's title
+
+
+def test_one_word_people(model_tagger) -> None:  # type: ignore[no-untyped-def]
+    tags = model_tagger.tag_batch(
+        [
+            ("Police Chief Cerelyn Davis Resigns", "Davis said the decision was hers. Davis "
+             "said she would stay until June."),  # the full name only in the headline
+            ("", "Indonesian Foreign Minister Sugiono said talks would continue. Sugiono said "
+                 "Jakarta supports peace."),  # a mononym after a title
+            ("", "Breakthrough came on Sunday as negotiators met in Geneva, officials said."),
+        ]
+    )
+    principal = [names(t, principal=True) for t in tags]
+    assert "Cerelyn Davis" in principal[0]
+    assert "Sugiono" in principal[1]
+    assert "Breakthrough" not in principal[2]
 
 
 def test_unknown_russian_people_get_english_press_spelling(model_tagger) -> None:  # type: ignore[no-untyped-def]

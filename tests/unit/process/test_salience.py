@@ -37,8 +37,13 @@ def test_a_person_known_by_one_word_only_is_never_principal() -> None:
     def said(name: str, start: int) -> ActorMention:
         return ActorMention(name, "person", None, "speaker", True, start, False)
 
-    actors = {a.name: a for a in aggregate_actors(
-        [said("Breakthrough", 0), said("Breakthrough", 90), said("Cerelyn Davis", 40),
-         said("Cerelyn Davis", 120)], length=400)}
-    assert actors["Cerelyn Davis"].salience >= 0.5  # the same evidence, a full name
-    assert actors["Breakthrough"].salience < 0.5
+    from process.salience import load_salience
+
+    mentions = [said("Breakthrough", 0), said("Breakthrough", 90), said("Cerelyn Davis", 40),
+                said("Cerelyn Davis", 120), said("Blumenthal", 200), said("Blumenthal", 260)]
+    mentions[-1] = ActorMention("Blumenthal", "person", None, "speaker", False, 260, False, True)
+    for model in (None, load_salience()):
+        actors = {a.name: a for a in aggregate_actors(mentions, length=400, model=model)}
+        assert actors["Cerelyn Davis"].salience >= 0.5  # the same evidence, a full name
+        assert actors["Blumenthal"].salience >= 0.5  # after a title: "Senator Blumenthal"
+        assert actors["Breakthrough"].salience < 0.5
