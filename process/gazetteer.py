@@ -147,7 +147,7 @@ class Gazetteer:
         return (
             bool(people)
             and key in self._given_names
-            and all(given_key(key) not in {given_key(g) for g in _given_names_of(p)}
+            and all(given_key(key) not in {given_key(g) for g in given_names_of(p)}
                     for p in people)
         )
 
@@ -160,7 +160,7 @@ class Gazetteer:
     @functools.cached_property
     def _given_names(self) -> frozenset[str]:
         return frozenset(
-            name for e in self.actors if e.type == "person" for name in _given_names_of(e)
+            name for e in self.actors if e.type == "person" for name in given_names_of(e)
         )
 
     @functools.cached_property
@@ -209,7 +209,7 @@ class Gazetteer:
 
 
 @functools.lru_cache(maxsize=4096)
-def _given_names_of(entry: ActorEntry) -> frozenset[str]:
+def given_names_of(entry: ActorEntry) -> frozenset[str]:
     """The first words of a person's full aliases, folded."""
     return frozenset(
         w[0] for alias in (entry.name, *entry.aliases) if len(w := fold(alias).split()) >= 2

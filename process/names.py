@@ -14,7 +14,8 @@ HONORIFICS = frozenset(
     senators rep congressman congresswoman presidential deputy vice foreign prime chief former
     acting special press first""".split()
 )
-_POSSESSIVE = ("'s", "\u2019s")
+#: The possessive as a token of its own.
+POSSESSIVES = ("'s", "\u2019s")
 
 
 def clean_person_name(tokens: Iterable[str]) -> tuple[str, ...]:
@@ -23,10 +24,10 @@ def clean_person_name(tokens: Iterable[str]) -> tuple[str, ...]:
     "Presidential Spokesman Serhiy Nikiforov" → ("Serhiy", "Nikiforov"), "National Review's
     Desmond Lachman" → ("Desmond", "Lachman")."""
     words = [t for t in tokens if t.strip() and t.strip("[](){}")]
-    owner = [i for i, t in enumerate(words[:-1]) if t.endswith(_POSSESSIVE)]
+    owner = [i for i, t in enumerate(words[:-1]) if t.endswith(POSSESSIVES)]
     if owner:
         words = words[owner[-1] + 1 :]
-    words = [strip_possessive(t) for t in words if t not in _POSSESSIVE]
+    words = [strip_possessive(t) for t in words if t not in POSSESSIVES]
     while len(words) > 1 and fold(words[0]) in HONORIFICS:
         words.pop(0)
     return tuple(words)

@@ -19,7 +19,7 @@ from dataclasses import replace
 from .gazetteer import ActorEntry, Gazetteer, Hit
 from .headline import trim_headline_tokens
 from .mentions import ActorMention, Candidate, PlaceMention
-from .names import HONORIFICS, clean_person_name, resolve_surnames
+from .names import HONORIFICS, POSSESSIVES, clean_person_name, resolve_surnames
 from .normalize import fold
 from .roles import ACTING
 
@@ -52,11 +52,12 @@ def resolve(
         if cand.tokens and unknown_names and _name_like(cand):
             unknown.append(cand)
     confirmed = _confirmed(unknown)
+    kept = {id(c) for c in confirmed}
     # A full name only in a headline-cased title still tells whose surname the body uses
     # ("Police Chief Cerelyn Davis Resigns" … "Davis said").
     headline_people = [
         " ".join(clean_person_name(c.tokens)) for c in unknown
-        if c.label == "PERSON" and not any(c is k for k in confirmed)
+        if c.label == "PERSON" and id(c) not in kept
     ]
     _add_unknown(confirmed, gaz, actors, places, headline_people)
     return actors, places
@@ -268,7 +269,7 @@ def _titled(cand: Candidate, name: str) -> bool:
     """A title before the name, in the span ("Senator Blumenthal" as one PERSON) or right
     before it ("Foreign Minister Sugiono")."""
     before = cand.preceding.split()[-1:]
-    stripped = len(name.split()) < len([t for t in cand.tokens if t not in ("'s", "\u2019s")])
+    stripped = len(name.split()) < len([t for t in cand.tokens if t not in POSSESSIVES])
     return stripped or bool(before and fold(before[0]) in HONORIFICS)
 
 

@@ -27,7 +27,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .gazetteer import ActorEntry, Gazetteer, Hit, given_key, within_one
+from .gazetteer import ActorEntry, Gazetteer, Hit, given_key, given_names_of, within_one
 from .mentions import Candidate
 from .normalize import fold
 from .roles import Role
@@ -152,17 +152,18 @@ class SlavicNlp:
                 taken.update(range(tok.start, tok.stop))
         for span in doc.spans:
             span_toks = [by_id[t.id] for t in span.tokens if t.id in by_id]
-            if span.type == "PER" and _namesake(_past_known(span_toks, taken, gaz, people),
-                                                people, gaz):
-                # "Евгения Кара-Мурза": not the known person of that surname; the span is
-                # an unknown person and the surname's match goes.
-                keep = _past_known(span_toks, taken, gaz, people)
-                drop = {t.start for t in keep}
-                found = [c for c in found if c.start not in drop]
-                taken.difference_update(range(keep[0].start, keep[-1].stop))
-            else:
-                keep = _name_part(span_toks, taken, gaz, people) if span.type == "PER" \
-                    else span_toks
+            keep = span_toks
+            if span.type == "PER":
+                named = _past_known(span_toks, taken, gaz, people)
+                if _namesake(named, people, gaz):
+                    # "Евгения Кара-Мурза": not the known person of that surname; the span
+                    # is an unknown person and the surname's match goes.
+                    keep = named
+                    drop = {t.start for t in keep}
+                    found = [c for c in found if c.start not in drop]
+                    taken.difference_update(range(keep[0].start, keep[-1].stop))
+                else:
+                    keep = _name_part(named, taken, gaz, people)
             if not keep or any(k in taken for k in range(keep[0].start, keep[-1].stop)):
                 continue
             cand = self._unknown(span, span_toks, keep, ctx, text, title_len, lang, gaz)
@@ -290,17 +291,11 @@ def _name_part(
     offsets of the gazetteer's person matches by a strong alias) is that person ("Реджеп
     Тайіп Ердоган" where only "Ердоган" matched, "Буданов Кирило Олексійович"): nothing is
     left."""
-    out = list(toks)
     people = people or {}
-
-    def known(t: _Tok) -> bool:
-        return t.start in taken or _known_word(t.text, gaz)
-
-    while out and known(out[0]):
-        if out[0].start in people:
-            return []
-        out.pop(0)
-    while out and known(out[-1]):
+    out = _past_known(toks, taken, gaz, people)
+    if out and out[0].start in people:
+        return []
+    while out and (out[-1].start in taken or _known_word(out[-1].text, gaz)):
         if out[-1].start in people:
             return []
         out.pop()
@@ -331,10 +326,9 @@ def _namesake(
     key = norm_word(first)
     if not _CAPITALISED.match(first) or (key not in UK_GIVEN and key not in gaz.given_name_keys):
         return False
-    entry = people[toks[-1].start]
-    given = {w[0] for alias in (entry.name, *entry.aliases) if len(w := alias.split()) >= 2}
+    given = given_names_of(people[toks[-1].start])
     latin = given_key(fold(to_latin(UK_GIVEN.get(key, first), "uk" if key in UK_GIVEN else "ru")))
-    return not any(_alike(norm_word(g), key) or _alike(given_key(fold(g)), latin) for g in given)
+    return not any(_alike(norm_word(g), key) or _alike(given_key(g), latin) for g in given)
 
 
 def _alike(a: str, b: str) -> bool:
@@ -511,15 +505,11 @@ class _Context:
         attached it (it often misses the Ukrainian noun's head). A demonym's adjective is a
         side only through a word of government ("с российской делегацией"; not "з російським
         диктатором")."""
-        sent, _, pos = tok.id.partition("_")
-        if not pos.isdigit() or int(pos) < 2:
-            return False
         if tok.case != "Ins" and not _INSTRUMENTAL.search(tok.text.lower()):
             return False
         if demonym and _ADJECTIVE.search(tok.text.lower()) and not self._government_after(tok):
             return False
-        back = range(int(pos) - 1, max(0, int(pos) - 6), -1)
-        words = [t.text for k in back if (t := self.by_id.get(f"{sent}_{k}")) is not None]
+        words = [t.text for k in range(1, 6) if (t := self._next(tok, -k)) is not None]
         return bool(words) and words[0].lower() in WITH and any(
             norm_word(w).startswith(MEETING) for w in words[1:]
         )
