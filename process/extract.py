@@ -12,6 +12,8 @@ from spacy.tokens import Doc, Span
 from .gazetteer import Gazetteer, Hit
 from .headline import is_headline_cased
 from .mentions import Candidate
+from .names import HONORIFICS
+from .normalize import fold
 from .roles import role_of
 from .slavic import norm_word
 
@@ -23,10 +25,25 @@ def candidates(doc: Doc, title_len: int, gaz: Gazetteer) -> list[Candidate]:
     """Gazetteer matches first; NER entities fill in what the gazetteer does not know."""
     headline_ranges = _headline_ranges(doc.text, title_len)
     gaz_spans = list(_gazetteer_spans(doc, gaz))
-    kept_gaz, ents = _merge(gaz_spans, [e for e in doc.ents if e.label_ in NER_LABELS], gaz)
+    ents = [_with_given_name(e, gaz) for e in doc.ents if e.label_ in NER_LABELS]
+    kept_gaz, ents = _merge(gaz_spans, ents, gaz)
     found = [_candidate(span, hits, "", title_len, headline_ranges) for span, hits in kept_gaz]
     found += [_candidate(e, (), e.label_, title_len, headline_ranges) for e in ents]
     return sorted(found, key=lambda c: c.start)
+
+
+def _with_given_name(ent: Span, gaz: Gazetteer) -> Span:
+    """A one-word person with a known given name right before it that no entity took: the
+    NER cut the name ("acting Mayor Artem Kobzar" tagged "Kobzar"). Titles are not given
+    names ("President Zelensky" stays as it is)."""
+    if ent.label_ != "PERSON" or len(ent) != 1 or ent.start == 0:
+        return ent
+    prev = ent.doc[ent.start - 1]
+    word = fold(prev.text)
+    if (prev.ent_iob_ == "O" and prev.is_alpha and prev.is_title and len(word) > 2
+            and word in gaz.given_names and word not in HONORIFICS):
+        return Span(ent.doc, ent.start - 1, ent.end, label="PERSON")
+    return ent
 
 
 def _gazetteer_spans(doc: Doc, gaz: Gazetteer) -> Iterator[tuple[Span, tuple[Hit, ...]]]:

@@ -146,7 +146,7 @@ class Gazetteer:
         people = [h.actor for h in hits if h.actor is not None and h.actor.type == "person"]
         return (
             bool(people)
-            and key in self._given_names
+            and key in self.given_names
             and all(given_key(key) not in {given_key(g) for g in given_names_of(p)}
                     for p in people)
         )
@@ -155,10 +155,11 @@ class Gazetteer:
     def given_name_keys(self) -> frozenset[str]:
         """:func:`~process.slavic.norm_word` keys of the given names of the known people
         (any case of a Cyrillic one meets its key)."""
-        return frozenset(norm_word(name) for name in self._given_names)
+        return frozenset(norm_word(name) for name in self.given_names)
 
     @functools.cached_property
-    def _given_names(self) -> frozenset[str]:
+    def given_names(self) -> frozenset[str]:
+        """The given names of the known people, folded."""
         return frozenset(
             name for e in self.actors if e.type == "person" for name in given_names_of(e)
         )

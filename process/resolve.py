@@ -196,13 +196,14 @@ def _confirmed(unknown: Sequence[Candidate]) -> list[Candidate]:
 
 def vote_labels(unknown: Sequence[Candidate]) -> list[Candidate]:
     """One label per name in an article: the majority of its NER labels, where a surname of a
-    full PERSON name votes PERSON ("Jayapal" in the headline tagged GPE, PERSON in the body)."""
+    full PERSON name votes PERSON and wins a tie ("Jayapal" in the headline tagged GPE,
+    PERSON in the body; "Artem Kobzar wrote …, Kobzar said" with the second tagged ORG)."""
     votes: dict[str, Counter[str]] = {}
     for cand in unknown:
-        votes.setdefault(fold(cand.text), Counter())[cand.label] += 1
+        votes.setdefault(fold(cand.text), Counter())[cand.label] += 2
     for cand in unknown:
         if cand.label == "PERSON" and len(cand.tokens) > 1:
-            votes.setdefault(fold(cand.tokens[-1]), Counter())["PERSON"] += 1
+            votes.setdefault(fold(cand.tokens[-1]), Counter())["PERSON"] += 3
     winner = {name: c.most_common(1)[0][0] for name, c in votes.items()}
     return [replace(c, label=winner.get(fold(c.text), c.label)) for c in unknown]
 

@@ -286,6 +286,17 @@ def test_one_word_people(model_tagger) -> None:  # type: ignore[no-untyped-def]
     assert "Breakthrough" not in principal[2]
 
 
+def test_a_person_the_ner_cut_after_a_known_given_name(model_tagger) -> None:  # type: ignore[no-untyped-def]
+    (tags,) = model_tagger.tag_batch(
+        [("", '"The enemy struck the civilian population again," acting Mayor Artem Kobzar '
+              "wrote on Telegram. At least 20 people were confirmed killed, Kobzar said.")]
+    )  # the NER tags "Kobzar" (PERSON), then "Kobzar" (ORG)
+    assert names(tags) == {"Artem Kobzar"}
+    assert "Artem Kobzar" in names(tags, principal=True)
+    (tags,) = model_tagger.tag_batch([("", "President Zelensky said the talks would go on.")])
+    assert names(tags) == {"Volodymyr Zelensky"}  # a title is no given name
+
+
 def test_unknown_russian_people_get_english_press_spelling(model_tagger) -> None:  # type: ignore[no-untyped-def]
     (tags,) = model_tagger.tag_batch(
         [
