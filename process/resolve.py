@@ -42,6 +42,10 @@ def resolve(
     places: list[PlaceMention] = []
     unknown: list[Candidate] = []
     for k, cand in enumerate(cands):
+        body = _state_body(cand, cands[k - 1] if k else None, cands[k + 1 : k + 2], gaz)
+        if body is not None:
+            actors.append(_actor(body, cand))
+            continue
         if cand.hits:
             hit = choose_hit(cand, present, _state_after(cand, cands[k + 1 : k + 2]))
             if hit is not None:
@@ -69,6 +73,75 @@ OFFICE_WORDS = frozenset(
     """state defense defence justice interior treasury energy finance foreign health commerce
     homeland executive agriculture labor labour education transport transportation""".split()
 )
+
+
+#: A government ministry named by its field: "Foreign Ministry", "Ministry of Defence".
+_MINISTRY = re.compile(r"(?:the )?(?:(\w+) ministry|ministry of (?:the )?(\w+)(?: affairs)?)")
+_SPELLING = {"defense": "defence"}
+
+
+def _state_body(
+    cand: Candidate, before: Candidate | None, after: Sequence[Candidate], gaz: Gazetteer
+) -> ActorEntry | None:
+    """A state's ministry the NER tagged as an organisation of its own: with the state in the
+    span ("Turkish Defense Ministry", "Qatar's Foreign Ministry"), right before it ("Russia's"
+    "Ministry of Defence"), or after "of"/"in" ("the Ministry of Foreign Affairs of the United
+    Arab Emirates", "the Foreign Ministry in Beijing"). It is the state's ministry if the
+    gazetteer knows it, else the state, which acts through it (docs/labelling.md)."""
+    if cand.label != "ORG" or any(h.actor is not None for h in cand.hits):
+        return None
+    tokens = [t for t in cand.tokens if t not in POSSESSIVES]
+    tokens = tokens[1:] if tokens[:1] in (["the"], ["The"]) else tokens
+    words = [fold(t) for t in tokens]
+    for i in range(len(words)):
+        field = _ministry(" ".join(words[i:]))
+        if field is None:
+            continue
+        if i:
+            head = " ".join(tokens[:i]).removesuffix("'s").removesuffix("\u2019s")
+            state = _state(gaz.lookup(head), ("alias", "demonym"))
+        elif before is not None and _adjacent(fold(cand.preceding), fold(before.text)):
+            state = _state(before.hits, ("alias", "demonym"))
+        elif after and fold(after[0].preceding).endswith(
+            (f"{words[-1]} of", f"{words[-1]} of the")
+        ):
+            state = _state(after[0].hits, ("alias",))
+        elif after and fold(after[0].preceding).endswith(f"{words[-1]} in"):
+            state = _state(after[0].hits, ("capital",))
+        else:
+            state = None
+        return None if state is None else _ministry_of(state, field, gaz) or state
+    return None
+
+
+def _ministry(text: str) -> str | None:
+    m = _MINISTRY.fullmatch(text)
+    if m is None:
+        return None
+    field = m.group(1) or m.group(2)
+    return _SPELLING.get(field, field)
+
+
+def _adjacent(preceding: str, name: str) -> bool:
+    return preceding.endswith((name, f"{name}'s", f"{name} 's", f"{name}\u2019s",
+                               f"{name} \u2019s"))
+
+
+def _state(hits: Sequence[Hit], kinds: Collection[str]) -> ActorEntry | None:
+    return next((h.actor for h in hits if h.kind in kinds and h.actor is not None
+                 and h.actor.type == "state"), None)
+
+
+def _ministry_of(state: ActorEntry, field: str, gaz: Gazetteer) -> ActorEntry | None:
+    """The gazetteer's entry for the state's ministry of ``field``, if it has one."""
+    for org in gaz.actors:
+        if org.type == "organization" and org.country == state.country and any(
+            _ministry(" ".join(w for w in fold(a).split()[1:] if w not in ("'s", "\u2019s")))
+            == field for a in (org.name, *org.aliases) if fold(a).split()[:1] in
+            ([fold(d)] for d in (state.name, *state.demonyms))
+        ):
+            return org
+    return None
 
 
 def _name_like(cand: Candidate) -> bool:

@@ -286,6 +286,29 @@ def test_one_word_people(model_tagger) -> None:  # type: ignore[no-untyped-def]
     assert "Breakthrough" not in principal[2]
 
 
+def test_a_state_s_ministry_tagged_as_an_organisation(model_tagger) -> None:  # type: ignore[no-untyped-def]
+    cases = {
+        "The Turkish Defense Ministry said the corridor was safe.": "Türkiye",
+        "Separately, the UAE Foreign Ministry expressed hope.": "United Arab Emirates",
+        "The Ministry of Foreign Affairs of the United Arab Emirates (UAE) said the swap went "
+        "ahead.": "United Arab Emirates",
+        "Meanwhile, Russia\u2019s Ministry of Defence said its forces destroyed 59 drones.":
+            "Russian Ministry of Defence",
+        "The position paper issued by the Foreign Ministry in Beijing called for ending "
+        "hostilities.": "Chinese Ministry of Foreign Affairs",
+        "The Defense Ministry in Moscow stated on Saturday that the ceasefire was violated.":
+            "Russian Ministry of Defence",
+    }
+    tags = model_tagger.tag_batch([("", text) for text in cases])
+    for (text, actor), tag in zip(cases.items(), tags, strict=True):
+        assert actor in names(tag, principal=True), text
+        assert not {n for n in names(tag) if "Ministry" in n} - {actor}, text
+    (tag,) = model_tagger.tag_batch(
+        [("", "The Ministry of Foreign Affairs said in a statement that the deal would hold.")]
+    )
+    assert names(tag) == {"Ministry of Foreign Affairs"}  # no state to belong to
+
+
 def test_a_person_the_ner_cut_after_a_known_given_name(model_tagger) -> None:  # type: ignore[no-untyped-def]
     (tags,) = model_tagger.tag_batch(
         [("", '"The enemy struck the civilian population again," acting Mayor Artem Kobzar '
