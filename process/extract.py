@@ -3,7 +3,7 @@ objects; everything after this works on plain data."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from functools import lru_cache
 
 from spacy.attrs import ORTH
@@ -12,7 +12,6 @@ from spacy.tokens import Doc, Span
 from .gazetteer import Gazetteer, Hit
 from .headline import is_headline_cased
 from .mentions import Candidate
-from .names import HONORIFICS
 from .normalize import fold
 from .roles import role_of
 from .slavic import norm_word
@@ -25,34 +24,40 @@ def candidates(doc: Doc, title_len: int, gaz: Gazetteer) -> list[Candidate]:
     """Gazetteer matches first; NER entities fill in what the gazetteer does not know."""
     headline_ranges = _headline_ranges(doc.text, title_len)
     gaz_spans = list(_gazetteer_spans(doc, gaz))
-    ents = [_with_given_name(e, gaz) for e in doc.ents if e.label_ in NER_LABELS]
+    known = {i for span, _ in gaz_spans for i in range(span.start, span.end)}
+    ents = [_with_given_name(e, gaz, known) for e in doc.ents if e.label_ in NER_LABELS]
     kept_gaz, ents = _merge(gaz_spans, ents, gaz)
     found = [_candidate(span, hits, "", title_len, headline_ranges) for span, hits in kept_gaz]
     found += [_candidate(e, (), e.label_, title_len, headline_ranges) for e in ents]
     return sorted(found, key=lambda c: c.start)
 
 
-def _with_given_name(ent: Span, gaz: Gazetteer) -> Span:
-    """A one-word person with a known given name right before it that no entity took: the
-    NER cut the name ("acting Mayor Artem Kobzar" tagged "Kobzar"). Titles are not given
-    names ("President Zelensky" stays as it is)."""
+def _with_given_name(ent: Span, gaz: Gazetteer, known: Collection[int]) -> Span:
+    """A one-word person with a known given name right before it that neither an entity nor
+    the gazetteer took (``known``: token indices of gazetteer matches): the NER cut the name
+    ("acting Mayor Artem Kobzar" tagged "Kobzar"). Titles are no given names."""
     if ent.label_ != "PERSON" or len(ent) != 1 or ent.start == 0:
         return ent
     prev = ent.doc[ent.start - 1]
     word = fold(prev.text)
-    if (prev.ent_iob_ == "O" and prev.is_alpha and prev.is_title and len(word) > 2
-            and word in gaz.given_names and word not in HONORIFICS):
+    if (prev.ent_iob_ == "O" and prev.i not in known and prev.text.replace("-", "").isalpha()
+            and prev.text[:1].isupper() and len(word) > 2 and word in gaz.given_names):
         return Span(ent.doc, ent.start - 1, ent.end, label="PERSON")
     return ent
 
 
 def _gazetteer_spans(doc: Doc, gaz: Gazetteer) -> Iterator[tuple[Span, tuple[Hit, ...]]]:
     strings = doc.vocab.strings  # token texts from one array call: no Token object per word
-    keys = [_key(strings[orth]) for orth in doc.to_array(ORTH).tolist()]
+    words = [strings[orth] for orth in doc.to_array(ORTH).tolist()]
+    keys = [_key(word) for word in words]
     firsts = gaz.first_keys
     i = 0
     while i < len(doc):
         if keys[i] not in firsts:  # most tokens start no alias: skip the longest-first probe
+            joined = _camel(words[i]) if i == 0 or words[i - 1] != "@" else None
+            hits = gaz.lookup_tokens([_key(w) for w in joined]) if joined else ()
+            if hits:
+                yield doc[i : i + 1], tuple(hits)
             i += 1
             continue
         for size in range(min(gaz.max_len, len(doc) - i), 0, -1):
@@ -70,6 +75,17 @@ def _gazetteer_spans(doc: Doc, gaz: Gazetteer) -> Iterator[tuple[Span, tuple[Hit
 
 
 @lru_cache(maxsize=200_000)
+def _camel(word: str) -> tuple[str, str] | None:
+    """Two capitalised words whose space the page lost ("VolodymyrZelenskyy", from a link or
+    a line break in the page's markup), else None (bounded cache: words repeat)."""
+    cut = [k for k in range(1, len(word)) if word[k].isupper() and word[k - 1].islower()]
+    if len(cut) != 1 or not word.isalpha():
+        return None
+    first, second = word[: cut[0]], word[cut[0] :]
+    return (first, second) if first.istitle() and second.istitle() else None
+
+
+@lru_cache(maxsize=200_000)
 def _key(word: str) -> str:
     """:func:`~process.slavic.norm_word` of one token text; words repeat, so each is keyed
     once (bounded)."""
@@ -80,9 +96,9 @@ def _merge(
     gaz_spans: list[tuple[Span, tuple[Hit, ...]]], ents: list[Span], gaz: Gazetteer
 ) -> tuple[list[tuple[Span, tuple[Hit, ...]]], list[Span]]:
     """Drop entities that overlap a gazetteer match, unless the entity is a longer organisation
-    that merely contains a state name ("Bank of Mexico"), or a person whose given name is not
-    that of the known person with the surname ("Oleksiy Kuleba", not Dmytro): then the match
-    goes."""
+    that merely contains a state name ("Bank of Mexico"), a person whose given name is not
+    that of the known person with the surname ("Oleksiy Kuleba", not Dmytro) or is a demonym
+    ("German Gref"): then the match goes."""
     kept_ents: list[Span] = []
     dropped: set[int] = set()
     for ent in ents:
@@ -99,6 +115,8 @@ def _merge(
             )
         ) or (
             ent.label_ == "PERSON" and _namesake(ent, [gaz_spans[k] for k in overlapping], gaz)
+        ) or (
+            ent.label_ == "PERSON" and _given_demonym(ent, [gaz_spans[k] for k in overlapping])
         ):
             kept_ents.append(ent)
             dropped.update(overlapping)
@@ -114,6 +132,18 @@ def _namesake(ent: Span, spans: list[tuple[Span, tuple[Hit, ...]]], gaz: Gazette
         and spans[0][0].start == ent.end - 1
         and ent.start < spans[0][0].start
         and gaz.other_given_name(ent[0].text, spans[0][1])
+    )
+
+
+def _given_demonym(ent: Span, spans: list[tuple[Span, tuple[Hit, ...]]]) -> bool:
+    """A person entity whose given name is a demonym ("German Gref"): the match of the
+    demonym alone, on the entity's first word, is no state."""
+    return (
+        len(spans) == 1
+        and len(spans[0][0]) == 1
+        and spans[0][0].start == ent.start
+        and len(ent) > 1
+        and all(h.kind == "demonym" for h in spans[0][1])
     )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from newsmon.errors import ConfigError
 from newsmon.schema import ActorType
 
+from .names import HONORIFICS
 from .normalize import fold, simple_tokens
 from .slavic import alias_variants, norm_word
 
@@ -159,10 +161,35 @@ class Gazetteer:
 
     @functools.cached_property
     def given_names(self) -> frozenset[str]:
-        """The given names of the known people, folded."""
+        """The given names of the known people, folded (not the titles some aliases open
+        with: "Patriarch Kirill", "Sultan Haitham")."""
         return frozenset(
             name for e in self.actors if e.type == "person" for name in given_names_of(e)
-        )
+        ) - HONORIFICS
+
+    @functools.cached_property
+    def ministries(self) -> dict[tuple[str | None, str], ActorEntry]:
+        """(country, :func:`ministry_field`) → the state's ministry, from aliases that name
+        it with its state: "Russian Defence Ministry", "Ministry of Foreign Affairs of
+        Ukraine"."""
+        out: dict[tuple[str | None, str], ActorEntry] = {}
+        for org in self.actors:
+            if org.type != "organization" or org.country is None:
+                continue
+            for alias in (org.name, *org.aliases):
+                words = alias.split()
+                for i in range(1, len(words)):
+                    head, tail = " ".join(words[:i]), " ".join(words[i:])
+                    if words[i] == "of" and i + 1 < len(words):
+                        head, tail = " ".join(words[i + 1 :]), " ".join(words[:i])
+                    field = ministry_field(tail)
+                    owner = head.removesuffix("'s").removesuffix("\u2019s")
+                    if field is not None and any(
+                        h.actor is not None and h.actor.type == "state"
+                        and h.actor.country == org.country for h in self.lookup(owner)
+                    ):
+                        out.setdefault((org.country, field), org)
+        return out
 
     @functools.cached_property
     def _people(self) -> dict[str, list[tuple[ActorEntry, str, frozenset[str]]]]:
@@ -207,6 +234,24 @@ class Gazetteer:
             if hit.actor is not None and hit.kind in ("alias", "weak", "capital"):
                 return hit.actor.name
         return name
+
+
+_MINISTRY = re.compile(
+    r"(?:the )?(?:(\w+(?: affairs)?) ministry|ministry of (?:the )?(\w+(?: \w+){0,2}))"
+)
+
+
+def ministry_field(text: str) -> str | None:
+    """The field of a ministry named by it alone ("Foreign Ministry", "Ministry of Foreign
+    Affairs" → "foreign"; "Ministry of National Defense" → "defence"), else None."""
+    m = _MINISTRY.fullmatch(fold(text))
+    if m is None:
+        return None
+    words = (m.group(1) or m.group(2)).removesuffix(" affairs").split()
+    if "of" in words:  # "Ministry of Defence of Ukraine": the state is in it
+        return None
+    field = " ".join(w for w in words if w != "national")
+    return "defence" if field == "defense" else field
 
 
 @functools.lru_cache(maxsize=4096)

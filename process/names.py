@@ -12,7 +12,7 @@ HONORIFICS = frozenset(
     spokesman spokeswoman spokesperson ambassador envoy king queen prince princess sheikh emir
     pope cardinal archbishop mayor chairman chairwoman speaker adviser advisor aide representatives
     senators rep congressman congresswoman presidential deputy vice foreign prime chief former
-    acting special press first""".split()
+    acting special press first ayatollah grand patriarch metropolitan sultan crown""".split()
 )
 #: The possessive as a token of its own.
 POSSESSIVES = ("'s", "\u2019s")

@@ -16,11 +16,11 @@ from collections import Counter
 from collections.abc import Collection, Sequence
 from dataclasses import replace
 
-from .gazetteer import ActorEntry, Gazetteer, Hit
+from .gazetteer import ActorEntry, Gazetteer, Hit, ministry_field
 from .headline import trim_headline_tokens
 from .mentions import ActorMention, Candidate, PlaceMention
 from .names import HONORIFICS, POSSESSIVES, clean_person_name, resolve_surnames
-from .normalize import fold
+from .normalize import fold, strip_possessive
 from .roles import ACTING
 
 UNKNOWN_TYPES = {"PERSON": "person", "ORG": "organization"}
@@ -75,73 +75,73 @@ OFFICE_WORDS = frozenset(
 )
 
 
-#: A government ministry named by its field: "Foreign Ministry", "Ministry of Defence".
-_MINISTRY = re.compile(r"(?:the )?(?:(\w+) ministry|ministry of (?:the )?(\w+)(?: affairs)?)")
-_SPELLING = {"defense": "defence"}
+#: Hit kinds by which a state owns a ministry named with it.
+_OWNER_KINDS = ("alias", "demonym", "capital")
 
 
 def _state_body(
     cand: Candidate, before: Candidate | None, after: Sequence[Candidate], gaz: Gazetteer
 ) -> ActorEntry | None:
     """A state's ministry the NER tagged as an organisation of its own: with the state in the
-    span ("Turkish Defense Ministry", "Qatar's Foreign Ministry"), right before it ("Russia's"
-    "Ministry of Defence"), or after "of"/"in" ("the Ministry of Foreign Affairs of the United
-    Arab Emirates", "the Foreign Ministry in Beijing"). It is the state's ministry if the
-    gazetteer knows it, else the state, which acts through it (docs/labelling.md)."""
-    if cand.label != "ORG" or any(h.actor is not None for h in cand.hits):
+    span ("Turkish Defense Ministry", "Qatar's Foreign Ministry"), right before it on the same
+    line ("Russia's" "Ministry of Defence"), or right after "of"/"in" ("the Ministry of Foreign
+    Affairs of" "the United Arab Emirates", "the Foreign Ministry in" "Beijing"). It is the
+    state's ministry if the gazetteer knows it, else the state, which acts through it
+    (docs/labelling.md). A ministry as a venue ("met at the Turkish Foreign Ministry") is
+    left alone, as a state named as a location is."""
+    if cand.label != "ORG" or cand.role == "locative" or any(h.actor for h in cand.hits):
         return None
-    tokens = [t for t in cand.tokens if t not in POSSESSIVES]
-    tokens = tokens[1:] if tokens[:1] in (["the"], ["The"]) else tokens
-    words = [fold(t) for t in tokens]
-    for i in range(len(words)):
-        field = _ministry(" ".join(words[i:]))
+    tokens = list(cand.tokens)
+    if tokens[:1] in (["the"], ["The"]):
+        tokens = tokens[1:]
+    for i in range(len(tokens)):
+        field = ministry_field(" ".join(tokens[i:]))
         if field is None:
             continue
         if i:
-            head = " ".join(tokens[:i]).removesuffix("'s").removesuffix("\u2019s")
-            state = _state(gaz.lookup(head), ("alias", "demonym"))
-        elif before is not None and _adjacent(fold(cand.preceding), fold(before.text)):
-            state = _state(before.hits, ("alias", "demonym"))
-        elif after and fold(after[0].preceding).endswith(
-            (f"{words[-1]} of", f"{words[-1]} of the")
-        ):
-            state = _state(after[0].hits, ("alias",))
-        elif after and fold(after[0].preceding).endswith(f"{words[-1]} in"):
-            state = _state(after[0].hits, ("capital",))
+            state = _state(gaz.lookup(_owner(tokens[:i])), _OWNER_KINDS)
         else:
-            state = None
-        return None if state is None else _ministry_of(state, field, gaz) or state
+            state = _state_beside(cand, before, after, tokens[-1])
+        return None if state is None else gaz.ministries.get((state.country, field), state)
     return None
 
 
-def _ministry(text: str) -> str | None:
-    m = _MINISTRY.fullmatch(text)
-    if m is None:
-        return None
-    field = m.group(1) or m.group(2)
-    return _SPELLING.get(field, field)
+def _state_beside(
+    cand: Candidate, before: Candidate | None, after: Sequence[Candidate], last: str
+) -> ActorEntry | None:
+    """The state named right before a ministry or right after its "of"/"in", on its line."""
+    if before is not None:
+        words = _line(cand.preceding).split()
+        while words and words[-1] in ("'s", "'"):
+            words.pop()
+        owner = fold(_owner(before.tokens)).split()
+        if owner and [strip_possessive(w) for w in words[-len(owner):]] == owner:
+            return _state(before.hits, _OWNER_KINDS)
+    if after:
+        tail = _line(after[0].preceding)
+        last = fold(last)
+        if tail.endswith((f"{last} of", f"{last} of the")):
+            return _state(after[0].hits, ("alias",))
+        if tail.endswith(f"{last} in"):
+            return _state(after[0].hits, ("capital",))
+    return None
 
 
-def _adjacent(preceding: str, name: str) -> bool:
-    return preceding.endswith((name, f"{name}'s", f"{name} 's", f"{name}\u2019s",
-                               f"{name} \u2019s"))
+def _line(text: str) -> str:
+    """The folded end of ``text`` after its last line break."""
+    return fold(text.rsplit("\n", 1)[-1])
+
+
+def _owner(tokens: Sequence[str]) -> str:
+    """Words that own what follows, without their possessive ("the Philippines'" → the
+    Philippines)."""
+    words = [t for t in tokens if t not in (*POSSESSIVES, "'", "\u2019")]
+    return " ".join([*words[:-1], strip_possessive(words[-1])]) if words else ""
 
 
 def _state(hits: Sequence[Hit], kinds: Collection[str]) -> ActorEntry | None:
     return next((h.actor for h in hits if h.kind in kinds and h.actor is not None
                  and h.actor.type == "state"), None)
-
-
-def _ministry_of(state: ActorEntry, field: str, gaz: Gazetteer) -> ActorEntry | None:
-    """The gazetteer's entry for the state's ministry of ``field``, if it has one."""
-    for org in gaz.actors:
-        if org.type == "organization" and org.country == state.country and any(
-            _ministry(" ".join(w for w in fold(a).split()[1:] if w not in ("'s", "\u2019s")))
-            == field for a in (org.name, *org.aliases) if fold(a).split()[:1] in
-            ([fold(d)] for d in (state.name, *state.demonyms))
-        ):
-            return org
-    return None
 
 
 def _name_like(cand: Candidate) -> bool:
@@ -269,15 +269,21 @@ def _confirmed(unknown: Sequence[Candidate]) -> list[Candidate]:
 
 def vote_labels(unknown: Sequence[Candidate]) -> list[Candidate]:
     """One label per name in an article: the majority of its NER labels, where a surname of a
-    full PERSON name votes PERSON and wins a tie ("Jayapal" in the headline tagged GPE,
-    PERSON in the body; "Artem Kobzar wrote …, Kobzar said" with the second tagged ORG)."""
+    full PERSON name votes PERSON ("Jayapal" in the headline tagged GPE, PERSON in the body)
+    and wins a tie ("Artem Kobzar wrote …, Kobzar said" with the second tagged ORG); other
+    ties go to the label seen first."""
     votes: dict[str, Counter[str]] = {}
+    surnames: set[str] = set()
     for cand in unknown:
-        votes.setdefault(fold(cand.text), Counter())[cand.label] += 2
+        votes.setdefault(fold(cand.text), Counter())[cand.label] += 1
     for cand in unknown:
         if cand.label == "PERSON" and len(cand.tokens) > 1:
-            votes.setdefault(fold(cand.tokens[-1]), Counter())["PERSON"] += 3
-    winner = {name: c.most_common(1)[0][0] for name, c in votes.items()}
+            surnames.add(fold(cand.tokens[-1]))
+            votes.setdefault(fold(cand.tokens[-1]), Counter())["PERSON"] += 1
+    winner = {
+        name: max(c, key=lambda label: (c[label], label == "PERSON" and name in surnames))
+        for name, c in votes.items()
+    }
     return [replace(c, label=winner.get(fold(c.text), c.label)) for c in unknown]
 
 

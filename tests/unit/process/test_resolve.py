@@ -7,7 +7,7 @@ import pytest
 from process.actors import aggregate_actors, aggregate_places
 from process.gazetteer import Gazetteer, load_gazetteer
 from process.mentions import Candidate
-from process.resolve import resolve
+from process.resolve import resolve, vote_labels
 from process.roles import Role
 
 
@@ -115,3 +115,49 @@ def test_the_office_word_of_a_title_is_no_organisation(gaz: Gazetteer) -> None:
     )
     assert actors == {"Marco Rubio": "person", "Mobile TeleSystems": "organization",
                       "Ukrenergo": "organization"}
+
+
+def ministry(text: str, role: Role = "agent", **kw: object) -> Candidate:
+    start = kw.pop("start", 20)
+    assert isinstance(start, int)
+    return Candidate(tuple(text.split()), "ORG", start, role=role, **kw)  # type: ignore[arg-type]
+
+
+def test_a_state_s_ministry_is_its_gazetteer_entry_or_the_state(gaz: Gazetteer) -> None:
+    assert run(gaz, ministry("Turkish Defense Ministry"))[0] == {"Türkiye": "state"}
+    assert run(gaz, ministry("the Philippines ' Foreign Ministry"))[0] == {
+        "Philippines": "state"}
+    assert run(gaz, ministry("Moscow 's Ministry of National Defence"))[0] == {
+        "Russian Ministry of Defence": "organization"}
+    # the state right before, on the same line
+    russia = cand(gaz, "Russia", start=10)
+    assert run(gaz, russia, ministry("Ministry of Defence", preceding="Meanwhile, Russia's"))[
+        0] == {"Russia": "state", "Russian Ministry of Defence": "organization"}
+    # ... not across a line break (a headline's state, then the body's "Foreign Ministry")
+    assert run(gaz, cand(gaz, "Ukraine", start=0),
+               ministry("Foreign Ministry", preceding="on Ukraine\n\n"))[0] == {
+        "Ukraine": "state", "Foreign Ministry": "organization"}
+    # after "of" / "in"
+    uae = cand(gaz, "United Arab Emirates", start=60,
+               preceding="Ministry of Foreign Affairs of the")
+    assert run(gaz, ministry("Ministry of Foreign Affairs"), uae)[0] == {
+        "United Arab Emirates": "state"}
+    beijing = cand(gaz, "Beijing", start=60, preceding="by the Foreign Ministry in")
+    assert run(gaz, ministry("Foreign Ministry"), beijing)[0] == {
+        "Chinese Ministry of Foreign Affairs": "organization"}
+    # a venue is no actor; a ministry of no state stays as it was written
+    assert run(gaz, ministry("Turkish Foreign Ministry", role="locative"))[0] == {
+        "Turkish Foreign Ministry": "organization"}
+    assert run(gaz, ministry("Ministry of Foreign Affairs"))[0] == {
+        "Ministry of Foreign Affairs": "organization"}
+
+
+def test_a_surname_of_a_full_name_wins_a_tie_of_labels_only() -> None:
+    full = Candidate(("Artem", "Kobzar"), "PERSON", 0)
+    assert [c.label for c in vote_labels([full, Candidate(("Kobzar",), "ORG", 40)])] == [
+        "PERSON", "PERSON"]
+    fulls = [Candidate(("Artem", "Kobzar"), "PERSON", k) for k in range(3)]
+    orgs = [Candidate(("Kobzar",), "ORG", 40 + k) for k in range(4)]
+    assert {c.label for c in vote_labels([*fulls, *orgs])[3:]} == {"ORG"}  # outvoted, 4 to 3
+    ties = vote_labels([Candidate(("Bayraktar",), "ORG", 0), Candidate(("Bayraktar",), "GPE", 9)])
+    assert [c.label for c in ties] == ["ORG", "ORG"]  # no full name: the first label seen
