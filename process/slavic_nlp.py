@@ -386,6 +386,11 @@ def _gazetteer_spans(
     out: list[tuple[int, int, tuple[Hit, ...]]] = []
     i = 0
     while i < len(toks):
+        elided = _elided(toks, keys, i, gaz)
+        if elided:
+            out.append((i, i + 1, elided))
+            i += 1
+            continue
         if keys[i] not in firsts:
             i += 1
             continue
@@ -398,6 +403,27 @@ def _gazetteer_spans(
         else:
             i += 1
     return out
+
+
+#: "и" / "і" / "та": the conjunction of two names that share their last words.
+_AND = frozenset({"и", "і", "та"})
+
+
+def _elided(
+    toks: Sequence[_Tok], keys: Sequence[str], i: int, gaz: Gazetteer
+) -> tuple[Hit, ...]:
+    """The first of two names that share their last words, written once after the second:
+    "Донецкой и Луганской народных республик" names the Donetsk People's Republic too. The
+    word at ``i`` with the words the name after the conjunction ends with is a name, the word
+    alone is not (it is an oblast)."""
+    if i + 3 >= len(toks) or keys[i + 1] not in _AND or not toks[i].text[:1].isupper():
+        return ()
+    for size in range(min(gaz.max_len, len(toks) - i - 2), 1, -1):
+        second = keys[i + 2 : i + 2 + size]
+        hits = gaz.lookup_tokens([keys[i], *second[1:]])
+        if hits and gaz.lookup_tokens(second) and all(h.actor is not None for h in hits):
+            return tuple(hits)
+    return ()
 
 
 @functools.lru_cache(maxsize=100_000)

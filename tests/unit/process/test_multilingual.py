@@ -369,3 +369,14 @@ def test_hostile_input_is_tagged_with_what_applies(  # type: ignore[no-untyped-d
         assert tags.lang == lang
     for actor in tags.actors:
         assert 0.0 <= actor.salience <= 1.0
+
+
+def test_two_names_that_share_their_last_words(model_tagger) -> None:  # type: ignore[no-untyped-def]
+    tags = model_tagger.tag_batch([
+        ("", "Лидеры Луганской и Донецкой народных республик подписали соглашение."),
+        ("", "Представники Донецької та Луганської народних республік відмовилися."),
+        ("", "Бои идут в Донецкой и Луганской областях."),  # oblasts: places, no actors
+    ])
+    both = {"Donetsk People's Republic", "Luhansk People's Republic"}
+    assert names(tags[0]) == both and names(tags[1]) == both
+    assert names(tags[2]) == set()
