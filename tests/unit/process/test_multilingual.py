@@ -380,3 +380,12 @@ def test_two_names_that_share_their_last_words(model_tagger) -> None:  # type: i
     both = {"Donetsk People's Republic", "Luhansk People's Republic"}
     assert names(tags[0]) == both and names(tags[1]) == both
     assert names(tags[2]) == set()
+
+
+def test_a_state_acts_through_its_presidency_of_the_eu(model_tagger) -> None:  # type: ignore[no-untyped-def]
+    tags = model_tagger.tag_batch([
+        ("", "Бельгийское председательство в Совете ЕС сообщило о принятии нового пакета."),
+        ("", "Польське головування в ЄС оголосило про початок переговорів."),
+    ])
+    assert "Belgium" in names(tags[0], principal=True)
+    assert "Poland" in names(tags[1], principal=True)
