@@ -475,7 +475,7 @@ class _Context:
             if cases & WITH and hword.startswith(MEETING):
                 return "meet"
             if place_cases & IN:
-                return "locative"
+                return "speaker" if self._said_in(head, hword) else "locative"
             if hword.startswith(SPEECH) and head.rel != "nsubj":
                 return "speaker"  # "по словам Пескова", "заявление Кремля"
             if hword.startswith(GOVERNMENT):
@@ -485,6 +485,13 @@ class _Context:
         if root.rel == "amod" and head is not None and self._source_speaks(head):
             return "speaker"
         return self._surface_role(toks[0]) if demonym else "other"
+
+    def _said_in(self, verb: _Tok, word: str) -> bool:
+        """"В Кремле заявили", "сообщили в Минобороны", "У Міноборони повідомили": a speech
+        verb with no subject, its speaker named as the place it speaks from."""
+        return (verb.pos == "VERB" and word.startswith(SPEECH) and not any(
+            c.rel.startswith("nsubj") for c in self.children.get(verb.id, ())
+        ))
 
     def _source_speaks(self, noun: _Tok) -> bool:
         """"Официальный египетский источник заявил": a source that is the subject of a

@@ -389,3 +389,15 @@ def test_a_state_acts_through_its_presidency_of_the_eu(model_tagger) -> None:  #
     ])
     assert "Belgium" in names(tags[0], principal=True)
     assert "Poland" in names(tags[1], principal=True)
+
+
+def test_who_speaks_from_where_it_is_named(model_tagger) -> None:  # type: ignore[no-untyped-def]
+    tags = model_tagger.tag_batch([
+        ("", "В Москве заявили, что не будут вести переговоры."),  # Moscow: Russia speaks
+        ("", "У Міноборони України повідомили про обмін полоненими."),
+        ("", "Переговоры прошли в Москве."),  # a venue
+        ("", "Путин заявил в Москве, что переговоры продолжатся."),  # a venue: he speaks
+    ])
+    assert "Russia" in names(tags[0], principal=True)
+    assert "Ukrainian Ministry of Defence" in names(tags[1], principal=True)
+    assert "Russia" not in names(tags[2]) and "Russia" not in names(tags[3])
