@@ -40,7 +40,7 @@ def _with_given_name(ent: Span, gaz: Gazetteer, known: Collection[int]) -> Span:
         return ent
     prev = ent.doc[ent.start - 1]
     word = fold(prev.text)
-    if (prev.ent_iob_ == "O" and prev.i not in known and prev.text.replace("-", "").isalpha()
+    if (prev.ent_iob_ == "O" and prev.i not in known and prev.is_alpha
             and prev.text[:1].isupper() and len(word) > 2 and word in gaz.given_names):
         return Span(ent.doc, ent.start - 1, ent.end, label="PERSON")
     return ent
@@ -54,7 +54,7 @@ def _gazetteer_spans(doc: Doc, gaz: Gazetteer) -> Iterator[tuple[Span, tuple[Hit
     i = 0
     while i < len(doc):
         if keys[i] not in firsts:  # most tokens start no alias: skip the longest-first probe
-            joined = _camel(words[i]) if i == 0 or words[i - 1] != "@" else None
+            joined = _camel(words[i])
             hits = gaz.lookup_tokens([_key(w) for w in joined]) if joined else ()
             if hits:
                 yield doc[i : i + 1], tuple(hits)

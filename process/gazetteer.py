@@ -20,8 +20,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from newsmon.errors import ConfigError
 from newsmon.schema import ActorType
 
-from .names import HONORIFICS
-from .normalize import fold, simple_tokens
+from .names import TITLE_WORDS
+from .normalize import fold, simple_tokens, strip_possessive
 from .slavic import alias_variants, norm_word
 
 DATA_DIR = Path(__file__).parent / "data"
@@ -165,7 +165,7 @@ class Gazetteer:
         with: "Patriarch Kirill", "Sultan Haitham")."""
         return frozenset(
             name for e in self.actors if e.type == "person" for name in given_names_of(e)
-        ) - HONORIFICS
+        ) - TITLE_WORDS
 
     @functools.cached_property
     def ministries(self) -> dict[tuple[str | None, str], ActorEntry]:
@@ -183,7 +183,7 @@ class Gazetteer:
                     if words[i] == "of" and i + 1 < len(words):
                         head, tail = " ".join(words[i + 1 :]), " ".join(words[:i])
                     field = ministry_field(tail)
-                    owner = head.removesuffix("'s").removesuffix("\u2019s")
+                    owner = " ".join([*head.split()[:-1], strip_possessive(head.split()[-1])])
                     if field is not None and any(
                         h.actor is not None and h.actor.type == "state"
                         and h.actor.country == org.country for h in self.lookup(owner)
@@ -237,13 +237,15 @@ class Gazetteer:
 
 
 _MINISTRY = re.compile(
-    r"(?:the )?(?:(\w+(?: affairs)?) ministry|ministry of (?:the )?(\w+(?: \w+){0,2}))"
+    r"(?:the )?(?:((?:national )?\w+(?: affairs)?) ministry"
+    r"|ministry (?:of|for) (?:the )?(\w+(?: \w+){0,2}))"
 )
 
 
 def ministry_field(text: str) -> str | None:
     """The field of a ministry named by it alone ("Foreign Ministry", "Ministry of Foreign
-    Affairs" → "foreign"; "Ministry of National Defense" → "defence"), else None."""
+    Affairs", "Ministry for Foreign Affairs" → "foreign"; "Ministry of National Defense",
+    "National Defense Ministry" → "defence"), else None."""
     m = _MINISTRY.fullmatch(fold(text))
     if m is None:
         return None

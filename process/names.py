@@ -12,8 +12,11 @@ HONORIFICS = frozenset(
     spokesman spokeswoman spokesperson ambassador envoy king queen prince princess sheikh emir
     pope cardinal archbishop mayor chairman chairwoman speaker adviser advisor aide representatives
     senators rep congressman congresswoman presidential deputy vice foreign prime chief former
-    acting special press first ayatollah grand patriarch metropolitan sultan crown""".split()
+    acting special press first ayatollah patriarch metropolitan""".split()
 )
+#: Words that open some known people's aliases and are no given names there ("Sultan
+#: Haitham", "Crown Prince Mohammed", "Grand Ayatollah Sistani"); "Sultan" is also a name.
+TITLE_WORDS = HONORIFICS | frozenset({"sultan", "crown", "grand"})
 #: The possessive as a token of its own.
 POSSESSIVES = ("'s", "\u2019s")
 

@@ -87,13 +87,21 @@ def _state_body(
     line ("Russia's" "Ministry of Defence"), or right after "of"/"in" ("the Ministry of Foreign
     Affairs of" "the United Arab Emirates", "the Foreign Ministry in" "Beijing"). It is the
     state's ministry if the gazetteer knows it, else the state, which acts through it
-    (docs/labelling.md). A ministry as a venue ("met at the Turkish Foreign Ministry") is
-    left alone, as a state named as a location is."""
+    (docs/labelling.md). A ministry named as a venue ("met at the Turkish Foreign Ministry")
+    does not make its state an actor: it stays the organisation it was written as."""
     if cand.label != "ORG" or cand.role == "locative" or any(h.actor for h in cand.hits):
         return None
     tokens = list(cand.tokens)
     if tokens[:1] in (["the"], ["The"]):
         tokens = tokens[1:]
+    folded = [fold(t) for t in tokens]
+    if "of" in folded[1:]:  # "Ministry of Defence of Azerbaijan" as one span
+        j = len(folded) - 1 - folded[::-1].index("of")
+        field = ministry_field(" ".join(tokens[:j]))
+        owner = tokens[j + 2 :] if folded[j + 1 : j + 2] == ["the"] else tokens[j + 1 :]
+        state = _state(gaz.lookup(_owner(owner)), ("alias",)) if owner else None
+        if field is not None and state is not None:
+            return gaz.ministries.get((state.country, field), state)
     for i in range(len(tokens)):
         field = ministry_field(" ".join(tokens[i:]))
         if field is None:
@@ -110,9 +118,9 @@ def _state_beside(
     cand: Candidate, before: Candidate | None, after: Sequence[Candidate], last: str
 ) -> ActorEntry | None:
     """The state named right before a ministry or right after its "of"/"in", on its line."""
-    if before is not None:
+    if before is not None and before.role != "locative":  # not "In Kyiv Ministry of ..."
         words = _line(cand.preceding).split()
-        while words and words[-1] in ("'s", "'"):
+        while words and words[-1] in ("'s", "'"):  # the possessive as a token of its own
             words.pop()
         owner = fold(_owner(before.tokens)).split()
         if owner and [strip_possessive(w) for w in words[-len(owner):]] == owner:

@@ -57,8 +57,7 @@ GOVERNMENT = _stems(
     міноборони удар атак наступлени обстрел обстріл предложени пропозиці план оккупант
     окупант агресор военнослужащ військовослужбовц солдат бойц пограничн прикордонн
     спецслужб разведк розвідк флот авиаци авіаці захватчик загарбник агрессор дрон
-    беспилотник безпілотник чиновник посадовц посадовец председательств головуванн
-    президентств"""
+    беспилотник безпілотник чиновник посадовц посадовец председательств головуванн"""
 )
 #: Stems of nouns through which a state speaks when they are the subject of a speech verb
 #: ("официальный египетский источник заявил"; not "российские источники энергии").
@@ -414,9 +413,9 @@ def _elided(
     toks: Sequence[_Tok], keys: Sequence[str], i: int, gaz: Gazetteer
 ) -> tuple[Hit, ...]:
     """The first of two names that share their last words, written once after the second:
-    "Донецкой и Луганской народных республик" names the Donetsk People's Republic too. The
-    word at ``i`` with the words the name after the conjunction ends with is a name, the word
-    alone is not (it is an oblast)."""
+    "Донецкой и Луганской народных республик" names the Donetsk People's Republic too: the
+    word at ``i`` with the words the name after the conjunction ends with is an actor's name
+    ("Херсонской и Запорожской областей" names places, no actor)."""
     if i + 3 >= len(toks) or keys[i + 1] not in _AND or not toks[i].text[:1].isupper():
         return ()
     for size in range(min(gaz.max_len, len(toks) - i - 2), 1, -1):

@@ -145,7 +145,9 @@ def test_a_state_s_ministry_is_its_gazetteer_entry_or_the_state(gaz: Gazetteer) 
     beijing = cand(gaz, "Beijing", start=60, preceding="by the Foreign Ministry in")
     assert run(gaz, ministry("Foreign Ministry"), beijing)[0] == {
         "Chinese Ministry of Foreign Affairs": "organization"}
-    # a venue is no actor; a ministry of no state stays as it was written
+    # a ministry as a venue does not make its state an actor, nor does a ministry of no state
+    assert run(gaz, ministry("Ministry of Defence of Azerbaijan"))[0] == {"Azerbaijan": "state"}
+    assert run(gaz, ministry("China 's National Defense Ministry"))[0] == {"China": "state"}
     assert run(gaz, ministry("Turkish Foreign Ministry", role="locative"))[0] == {
         "Turkish Foreign Ministry": "organization"}
     assert run(gaz, ministry("Ministry of Foreign Affairs"))[0] == {
