@@ -20,8 +20,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from newsmon.errors import ConfigError
 from newsmon.schema import ActorType
 
-from .names import TITLE_WORDS
-from .normalize import fold, simple_tokens, strip_possessive
+from .names import TITLE_WORDS, owner_name
+from .normalize import fold, simple_tokens
 from .slavic import alias_variants, norm_word
 
 DATA_DIR = Path(__file__).parent / "data"
@@ -183,7 +183,7 @@ class Gazetteer:
                     if words[i] == "of" and i + 1 < len(words):
                         head, tail = " ".join(words[i + 1 :]), " ".join(words[:i])
                     field = ministry_field(tail)
-                    owner = " ".join([*head.split()[:-1], strip_possessive(head.split()[-1])])
+                    owner = owner_name(head.split())
                     if field is not None and any(
                         h.actor is not None and h.actor.type == "state"
                         and h.actor.country == org.country for h in self.lookup(owner)

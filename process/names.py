@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 
 from .normalize import fold, strip_possessive
 
@@ -19,6 +19,13 @@ HONORIFICS = frozenset(
 TITLE_WORDS = HONORIFICS | frozenset({"sultan", "crown", "grand"})
 #: The possessive as a token of its own.
 POSSESSIVES = ("'s", "\u2019s")
+
+
+def owner_name(tokens: Sequence[str]) -> str:
+    """Words that own what follows, without their possessive ("the Philippines '" → the
+    Philippines, "Russia's" → Russia)."""
+    words = [t for t in tokens if t not in (*POSSESSIVES, "'", "\u2019")]
+    return " ".join([*words[:-1], strip_possessive(words[-1])]) if words else ""
 
 
 def clean_person_name(tokens: Iterable[str]) -> tuple[str, ...]:

@@ -19,7 +19,7 @@ from dataclasses import replace
 from .gazetteer import ActorEntry, Gazetteer, Hit, ministry_field
 from .headline import trim_headline_tokens
 from .mentions import ActorMention, Candidate, PlaceMention
-from .names import HONORIFICS, POSSESSIVES, clean_person_name, resolve_surnames
+from .names import HONORIFICS, POSSESSIVES, clean_person_name, owner_name, resolve_surnames
 from .normalize import fold, strip_possessive
 from .roles import ACTING
 
@@ -99,7 +99,7 @@ def _state_body(
         j = len(folded) - 1 - folded[::-1].index("of")
         field = ministry_field(" ".join(tokens[:j]))
         owner = tokens[j + 2 :] if folded[j + 1 : j + 2] == ["the"] else tokens[j + 1 :]
-        state = _state(gaz.lookup(_owner(owner)), ("alias",)) if owner else None
+        state = _state(gaz.lookup(owner_name(owner)), ("alias",)) if owner else None
         if field is not None and state is not None:
             return gaz.ministries.get((state.country, field), state)
     for i in range(len(tokens)):
@@ -107,7 +107,7 @@ def _state_body(
         if field is None:
             continue
         if i:
-            state = _state(gaz.lookup(_owner(tokens[:i])), _OWNER_KINDS)
+            state = _state(gaz.lookup(owner_name(tokens[:i])), _OWNER_KINDS)
         else:
             state = _state_beside(cand, before, after, tokens[-1])
         return None if state is None else gaz.ministries.get((state.country, field), state)
@@ -122,7 +122,7 @@ def _state_beside(
         words = _line(cand.preceding).split()
         while words and words[-1] in ("'s", "'"):  # the possessive as a token of its own
             words.pop()
-        owner = fold(_owner(before.tokens)).split()
+        owner = fold(owner_name(before.tokens)).split()
         if owner and [strip_possessive(w) for w in words[-len(owner):]] == owner:
             return _state(before.hits, _OWNER_KINDS)
     if after:
@@ -138,13 +138,6 @@ def _state_beside(
 def _line(text: str) -> str:
     """The folded end of ``text`` after its last line break."""
     return fold(text.rsplit("\n", 1)[-1])
-
-
-def _owner(tokens: Sequence[str]) -> str:
-    """Words that own what follows, without their possessive ("the Philippines'" → the
-    Philippines)."""
-    words = [t for t in tokens if t not in (*POSSESSIVES, "'", "\u2019")]
-    return " ".join([*words[:-1], strip_possessive(words[-1])]) if words else ""
 
 
 def _state(hits: Sequence[Hit], kinds: Collection[str]) -> ActorEntry | None:
