@@ -136,8 +136,12 @@ class SlavicNlp:
         found: list[Candidate] = []
         taken: set[int] = set()
         people: dict[int, ActorEntry] = {}
-        for i, j, hits in _gazetteer_spans(toks, gaz):
+        spans = _gazetteer_spans(toks, gaz)
+        names = _name_starts(doc.spans, spans, toks)
+        for i, j, hits in spans:
             role = ctx.role(toks[i:j], demonym=all(h.kind == "demonym" for h in hits))
+            if role != "other" and _title_state(toks, i, j, hits, names, text):
+                role = "other"
             found.append(_cand(toks[i:j], "", text, title_len, role, hits))
             taken.update(range(toks[i].start, toks[j - 1].stop))
             known = [h.actor for h in hits
@@ -403,6 +407,42 @@ def _gazetteer_spans(
         else:
             i += 1
     return out
+
+
+def _name_starts(
+    ner_spans: Sequence[Any], spans: Sequence[tuple[int, int, tuple[Hit, ...]]],
+    toks: Sequence[_Tok],
+) -> frozenset[int]:
+    """Where a person's name starts or goes on: the tokens of the NER's person spans and of
+    the gazetteer's people."""
+    out = {t.start for s in ner_spans if s.type == "PER" for t in s.tokens}
+    for i, j, hits in spans:
+        if any(h.actor is not None and h.actor.type == "person" for h in hits):
+            out.update(t.start for t in toks[i:j])
+    return frozenset(out)
+
+
+def _title_state(
+    toks: Sequence[_Tok], i: int, j: int, hits: Sequence[Hit], names: frozenset[int],
+    text: str,
+) -> bool:
+    """A state named in a person's title, between the title and the name: "Президент України
+    Володимир Зеленський заявив", "Глава МИД России Сергей Лавров" — the person acts, the
+    state is how the title reads (the Russian parser makes "України" the subject in
+    Ukrainian)."""
+    if i == 0 or j >= len(toks) or not all(
+        h.actor is not None and h.actor.type == "state" and h.kind == "alias" for h in hits
+    ):
+        return False
+    title, name = toks[i - 1], toks[j]
+    sentence = title.id.partition("_")[0]
+    return (
+        title.pos == "NOUN" and title.text.isalpha()
+        and name.start in names and name.text[:1].isupper()
+        and name.id.partition("_")[0] == sentence == toks[i].id.partition("_")[0]
+        and not text[title.stop : toks[i].start].strip()
+        and not text[toks[j - 1].stop : name.start].strip()
+    )
 
 
 #: "и" / "і" / "та": the conjunction of two names that share their last words.

@@ -402,3 +402,19 @@ def test_who_speaks_from_where_it_is_named(model_tagger) -> None:  # type: ignor
     assert "Russia" in names(tags[0], principal=True)
     assert "Ukrainian Ministry of Defence" in names(tags[1], principal=True)
     assert "Russia" not in names(tags[2]) and "Russia" not in names(tags[3])
+
+
+def test_a_state_in_a_person_s_title_is_how_the_title_reads(model_tagger) -> None:  # type: ignore[no-untyped-def]
+    gaz = model_tagger.gazetteer
+
+    def roles(text: str, lang: str) -> dict[str, str]:
+        found = model_tagger.slavic.candidates(text, 0, gaz, lang)
+        return {" ".join(c.tokens): c.role for c in found}
+
+    # The Russian parser makes "України" the subject of "заявив" in Ukrainian.
+    got = roles("Президент України Володимир Зеленський заявив, що переговори тривають.", "uk")
+    assert got == {"України": "other", "Володимир Зеленський": "speaker"}
+    # Not a title: the delegation of Ukraine acts; a state after a comma is no title's.
+    assert roles("Делегація України прибула до Стамбула.", "uk")["України"] == "agent"
+    got = roles("Україна, Володимир Зеленський і Рустем Умєров заявили про переговори.", "uk")
+    assert got["Україна"] == "speaker"
