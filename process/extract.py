@@ -25,7 +25,12 @@ def candidates(doc: Doc, title_len: int, gaz: Gazetteer) -> list[Candidate]:
     headline_ranges = _headline_ranges(doc.text, title_len)
     gaz_spans = list(_gazetteer_spans(doc, gaz))
     known = {i for span, _ in gaz_spans for i in range(span.start, span.end)}
-    ents = [_with_given_name(e, gaz, known) for e in doc.ents if e.label_ in NER_LABELS]
+    ends = {span.end - 1 for span, _ in gaz_spans}
+    ents = [
+        _with_given_name(part, gaz, known)
+        for e in doc.ents if e.label_ in NER_LABELS
+        for part in _trailing_person(e, gaz, known, ends)
+    ]
     kept_gaz, ents = _merge(gaz_spans, ents, gaz)
     found = [_candidate(span, hits, "", title_len, headline_ranges) for span, hits in kept_gaz]
     found += [_candidate(e, (), e.label_, title_len, headline_ranges) for e in ents]
@@ -44,6 +49,26 @@ def _with_given_name(ent: Span, gaz: Gazetteer, known: Collection[int]) -> Span:
             and prev.text[:1].isupper() and len(word) > 2 and word in gaz.given_names):
         return Span(ent.doc, ent.start - 1, ent.end, label="PERSON")
     return ent
+
+
+def _trailing_person(
+    ent: Span, gaz: Gazetteer, known: Collection[int], ends: Collection[int]
+) -> list[Span]:
+    """An entity the NER ran from a known name into a person's ("ambassador to Kiev Mikhail
+    Zurabov", "the Ministry of Energy of Ukraine Oleksiy Orzhel"): the two or three
+    capitalised words after the known name's last word (``ends``), from a known given name
+    to the entity's end, are a person of their own; what comes before keeps the entity's
+    label unless it is only the known name (``known``: token indices of gazetteer matches),
+    which the gazetteer's match stands for."""
+    for k in range(max(ent.start + 1, ent.end - 3), ent.end - 1):
+        tail = ent.doc[k : ent.end]
+        if (k - 1 in ends and all(t.is_alpha and t.text[:1].isupper() for t in tail)
+                and fold(tail[0].text) in gaz.given_names):
+            person = Span(ent.doc, k, ent.end, label="PERSON")
+            if all(i in known for i in range(ent.start, k)):
+                return [person]
+            return [Span(ent.doc, ent.start, k, label=ent.label_), person]
+    return [ent]
 
 
 def _gazetteer_spans(doc: Doc, gaz: Gazetteer) -> Iterator[tuple[Span, tuple[Hit, ...]]]:

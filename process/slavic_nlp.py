@@ -136,7 +136,7 @@ class SlavicNlp:
         found: list[Candidate] = []
         taken: set[int] = set()
         people: dict[int, ActorEntry] = {}
-        spans = _gazetteer_spans(toks, gaz)
+        spans = [_own_given(toks, span, gaz) for span in _gazetteer_spans(toks, gaz)]
         names = _name_starts(doc.spans, spans, toks)
         for i, j, hits in spans:
             role = ctx.role(toks[i:j], demonym=all(h.kind == "demonym" for h in hits))
@@ -407,6 +407,28 @@ def _gazetteer_spans(
         else:
             i += 1
     return out
+
+
+def _own_given(
+    toks: Sequence[_Tok], span: tuple[int, int, tuple[Hit, ...]], gaz: Gazetteer
+) -> tuple[int, int, tuple[Hit, ...]]:
+    """A person's weak surname right after one of that person's given names, in any
+    spelling one letter apart ("Ибрагим Калын" for Ibrahim Kalin, Ибрахим Калын in the
+    gazetteer): the two words name the person as a full alias would."""
+    i, j, hits = span
+    weak = [h.actor for h in hits
+            if h.kind == "weak" and h.actor is not None and h.actor.type == "person"]
+    if i == 0 or j - i != 1 or len(weak) != 1 or toks[i - 1].stop + 1 != toks[i].start:
+        return span
+    first = toks[i - 1].text
+    if not _CAPITALISED.match(first) or _known_word(first, gaz):
+        return span
+    key = norm_word(first)
+    latin = given_key(fold(to_latin(first, "ru")))
+    given = given_names_of(weak[0])
+    if any(_alike(norm_word(g), key) or _alike(given_key(g), latin) for g in given):
+        return i - 1, j, (Hit("alias", weak[0]),)
+    return span
 
 
 def _name_starts(

@@ -418,3 +418,28 @@ def test_a_state_in_a_person_s_title_is_how_the_title_reads(model_tagger) -> Non
     assert roles("Делегація України прибула до Стамбула.", "uk")["України"] == "agent"
     got = roles("Україна, Володимир Зеленський і Рустем Умєров заявили про переговори.", "uk")
     assert got["Україна"] == "speaker"
+
+
+def test_a_person_the_ner_ran_into_from_a_known_name(model_tagger) -> None:  # type: ignore[no-untyped-def]
+    tags = model_tagger.tag_batch([
+        ("", "The head of the Ministry of Energy of Ukraine Oleksiy Orzhel said that the "
+             "proposal will be studied."),  # one ORG entity
+        ("", "Russia's ambassador to Kiev Mikhail Zurabov and OSCE envoy Heidi Tagliavini "
+             "met in Minsk."),  # "Kiev Mikhail Zurabov": one PERSON entity
+        ("", "The Ukraine Defense Contact Group met in Ramstein."),  # no given name: no person
+    ])
+    assert "Oleksiy Orzhel" in names(tags[0])
+    assert "Ministry of Energy of Ukraine Oleksiy Orzhel" not in names(tags[0])
+    assert "Mikhail Zurabov" in names(tags[1])
+    assert not any(a.type == "person" for a in tags[2].actors)
+
+
+def test_a_weak_surname_after_the_person_s_own_given_name(model_tagger) -> None:  # type: ignore[no-untyped-def]
+    tags = model_tagger.tag_batch([
+        ("", "К переговорам присоединился глава турецкой разведки Ибрагим Калын."),
+        ("", "Калын заявил, что переговоры продолжатся."),  # a bare weak surname
+        ("", "Дипломатичний радник президента Франції Емманюель Бонн прибув до Берліна."),
+    ])
+    assert "Ibrahim Kalin" in names(tags[0], principal=True)  # Ибрахим in the gazetteer
+    assert "Ibrahim Kalin" not in names(tags[1])
+    assert "Emmanuel Bonne" in names(tags[2])
