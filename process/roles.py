@@ -43,6 +43,13 @@ ACTION_NOUNS = frozenset(
     proposals demands demand plan initiative retreat withdrawal shelling bombardment
     incursion incursions""".split()
 )
+#: Words of wishing, offering and intending that a meeting can hang on ("ready to meet").
+WISH_WORDS = frozenset(
+    """ready willing prepared open eager want wants wanted hope hopes hoped offer offers
+    offered propose proposes proposed plan plans planned intend intends intended seek seeks
+    sought expect expects expected like wish wishes wished readiness willingness desire
+    intention offer invitation invited invite invites""".split()
+)
 #: Verbs whose subject is the journalist, not an actor ("X contributed to this report").
 REPORTER_VERBS = frozenset("contributed contributing reports reporting reported".split())
 BE_VERBS = frozenset("is are was were be been being 's".split())
@@ -69,7 +76,7 @@ def role_of(root: TokenLike) -> Role:
     if dep == "pobj" and head.dep_ == "agent":
         return "reporter" if head.head.text.lower() in REPORTER_VERBS else "agent"
     if dep == "dobj" and head.text.lower() in MEETING_WORDS:
-        return "meet"
+        return "other" if _wished(head) else "meet"
     if dep == "pobj":
         return _object_role(head)
     if dep in ("amod", "compound", "poss"):
@@ -110,10 +117,16 @@ def _object_role(prep: TokenLike) -> Role:
     word = prep.text.lower()
     governor = prep.head.text.lower()
     if word == "with" and governor in MEETING_WORDS:
-        return "meet"
+        return "other" if _wished(prep.head) else "meet"
     if word in LOCATIVE_PREPS or (word in ("to", "from") and governor in MOTION_WORDS):
         return "locative"
     return "other"
+
+
+def _wished(meeting: TokenLike) -> bool:
+    """A meeting only wished for, offered or intended ("ready to meet Putin", "wants to
+    meet with", "his readiness to meet"): its other side does nothing in the story."""
+    return meeting.dep_ in ("xcomp", "acl") and meeting.head.text.lower() in WISH_WORDS
 
 
 def _modifier_role(token: TokenLike) -> Role:

@@ -67,6 +67,9 @@ MEETING = _stems(
     """переговор перемов встреч встрет встрі зустр разговор розмов говори диалог діалог
     договор домов саммит саміт созвон консультац"""
 )
+#: Stems of wishing, offering and intending: "готов встретиться", "хоче зустрітися",
+#: "предложил провести переговоры".
+WISH = _stems("готов намер хоч хотел хоте предлаг предлож запропон пропону бажа жела прагн")
 WITH = frozenset({"с", "со", "з", "із", "зі"})
 IN = frozenset({"в", "во", "на", "у", "до"})
 LABELS = {"PER": "PERSON", "ORG": "ORG", "LOC": "GPE"}
@@ -117,6 +120,14 @@ class SlavicNlp:
         self.syntax = NewsSyntaxParser(emb)
         self.ner = NewsNERTagger(emb)
         self.vocab = MorphVocab()
+        self._uk: UkrainianForms | None = None
+
+    @property
+    def uk(self) -> UkrainianForms:
+        """pymorphy3's Ukrainian dictionary, loaded on the first Ukrainian text."""
+        if self._uk is None:
+            self._uk = UkrainianForms()
+        return self._uk
 
     def candidates(self, text: str, title_len: int, gaz: Gazetteer, lang: str) -> list[Candidate]:
         from natasha import Doc
@@ -132,7 +143,7 @@ class SlavicNlp:
         children: dict[str, list[_Tok]] = {}
         for t in toks:
             children.setdefault(t.head_id, []).append(t)
-        ctx = _Context(by_id, children)
+        ctx = _Context(by_id, children, self.uk if lang == "uk" else None)
         found: list[Candidate] = []
         taken: set[int] = set()
         people: dict[int, ActorEntry] = {}
@@ -503,10 +514,45 @@ def _cased(toks: Sequence[_Tok], hits: Sequence[Hit], key: tuple[str, ...], gaz:
     )
 
 
+class UkrainianForms:
+    """Ukrainian word forms from pymorphy3's Ukrainian dictionary: the Russian parser and
+    tagger read Ukrainian sentences poorly ("що Україна вже погодила" gets no subject), so a
+    Ukrainian text's subjects are also read off the forms."""
+
+    def __init__(self) -> None:
+        import pymorphy3
+
+        self._morph = pymorphy3.MorphAnalyzer(lang="uk")
+
+    @functools.lru_cache(maxsize=50_000)  # noqa: B019 - one instance per process
+    def tags(self, word: str) -> tuple[str, ...]:
+        return tuple(str(p.tag) for p in self._morph.parse(word)[:4])
+
+    def nominative(self, word: str) -> bool:
+        return any("nomn" in t for t in self.tags(word))
+
+    def finite_verb(self, word: str) -> bool:
+        tags = self.tags(word)
+        return bool(tags) and tags[0].startswith("VERB") and any(
+            k in tags[0] for k in ("past", "pres", "futr"))
+
+    def particle(self, word: str) -> bool:
+        """An adverb or particle between a subject and its verb ("вже", "нібито", "не")."""
+        tags = self.tags(word)
+        return word in _UK_BETWEEN or (bool(tags) and tags[0].split(",")[0] in ("ADVB", "PRCL"))
+
+
+#: Words that open a clause before its subject, and that stand between a subject and its verb.
+_UK_OPENERS = frozenset("що і й та але а проте однак як коли бо оскільки адже хоча тоді".split())
+_UK_BETWEEN = frozenset("вже не нібито також теж ще навіть вчора сьогодні офіційно".split())
+_AND_WORDS = frozenset({"та", "і", "й", "и", ","})
+
+
 @dataclass
 class _Context:
     by_id: dict[str, _Tok]
     children: dict[str, list[_Tok]]
+    uk: UkrainianForms | None = None
 
     def role(self, toks: Sequence[_Tok], demonym: bool = False) -> Role:
         """``demonym``: the mention is a demonym ("российские", "росіяни"), whose adjective and
@@ -530,11 +576,12 @@ class _Context:
         place_cases = cases if listed or own.case == "Loc" else self._cases(own)
         if root.rel == "nsubj":
             return "speaker" if hword.startswith(SPEECH) else "agent"
-        if self._after_with_of_meeting(toks[0], demonym):
-            return "meet"
+        meeting = self._after_with_of_meeting(toks[0], demonym)
+        if meeting is not None:
+            return "other" if self._wished(meeting) else "meet"
         if root.rel in ("nmod", "obl") and head is not None:
             if cases & WITH and hword.startswith(MEETING):
-                return "meet"
+                return "other" if self._wished(head) else "meet"
             if place_cases & IN:
                 return "speaker" if self._said_in(head, hword) else "locative"
             if hword.startswith(SPEECH) and head.rel != "nsubj":
@@ -545,7 +592,33 @@ class _Context:
             return "proxy"
         if root.rel == "amod" and head is not None and self._source_speaks(head):
             return "speaker"
-        return self._surface_role(toks[0]) if demonym else "other"
+        if demonym:
+            return self._surface_role(toks[0])
+        return self._subject_by_form(toks) or "other"
+
+    def _subject_by_form(self, toks: Sequence[_Tok]) -> Role | None:
+        """In Ukrainian, a name in the nominative that opens a clause, before its finite verb
+        (past an adverb or particle, or a name joined to it) or "готовий": "що Україна вже
+        нібито погодила", "Індія та Пакистан досягли угоди" — the subject the Russian parser
+        did not find."""
+        if self.uk is None or not self.uk.nominative(toks[-1].text):
+            return None
+        prev = self._next(toks[0], -1)
+        if prev is not None and prev.text.lower() not in _UK_OPENERS and (
+            prev.pos != "PUNCT" or prev.text in "-–—:"
+        ):
+            return None
+        tok: _Tok | None = toks[-1]
+        for _ in range(6):
+            tok = self._next(tok, 1) if tok is not None else None
+            if tok is None:
+                return None
+            word = tok.text.lower()
+            if self.uk.finite_verb(word) or word.startswith(("готов", "готує")):
+                return "speaker" if norm_word(word).startswith(SPEECH) else "agent"
+            if not (word in _AND_WORDS or tok.text[:1].isupper() or self.uk.particle(word)):
+                return None
+        return None
 
     def _said_in(self, verb: _Tok, word: str) -> bool:
         """"В Кремле заявили", "сообщили в Минобороны", "У Міноборони повідомили": a speech
@@ -593,21 +666,28 @@ class _Context:
     def _cases(self, tok: _Tok) -> set[str]:
         return {c.text.lower() for c in self.children.get(tok.id, ()) if c.rel == "case"}
 
-    def _after_with_of_meeting(self, tok: _Tok, demonym: bool) -> bool:
+    def _wished(self, meeting: _Tok) -> bool:
+        """A meeting that is only wished for, offered or intended ("заявил о готовности
+        встретиться с Путиным", "хоче зустрітися з"): its other side does nothing in the
+        story."""
+        before = [t for k in (1, 2) if (t := self._next(meeting, -k)) is not None]
+        return any(norm_word(t.text).startswith(WISH) for t in before)
+
+    def _after_with_of_meeting(self, tok: _Tok, demonym: bool) -> _Tok | None:
         """"переговоры мы ведем с американцами", "Переговори України зі Сполученими Штатами":
         a name in the instrumental right after "с"/"з" that follows a word of meeting in the
         same sentence (within four words) is a side of the meeting, however the parser
         attached it (it often misses the Ukrainian noun's head). A demonym's adjective is a
         side only through a word of government ("с российской делегацией"; not "з російським
-        диктатором")."""
+        диктатором"). Returns the word of meeting, or None."""
         if tok.case != "Ins" and not _INSTRUMENTAL.search(tok.text.lower()):
-            return False
+            return None
         if demonym and _ADJECTIVE.search(tok.text.lower()) and not self._government_after(tok):
-            return False
-        words = [t.text for k in range(1, 6) if (t := self._next(tok, -k)) is not None]
-        return bool(words) and words[0].lower() in WITH and any(
-            norm_word(w).startswith(MEETING) for w in words[1:]
-        )
+            return None
+        words = [t for k in range(1, 6) if (t := self._next(tok, -k)) is not None]
+        if not words or words[0].text.lower() not in WITH:
+            return None
+        return next((w for w in words[1:] if norm_word(w.text).startswith(MEETING)), None)
 
     def compound_role(self, tok: _Tok, following: _Tok | None) -> Role:
         """The states of "российско-украинские переговоры" are the sides of the talks: the

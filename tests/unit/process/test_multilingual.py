@@ -443,3 +443,35 @@ def test_a_weak_surname_after_the_person_s_own_given_name(model_tagger) -> None:
     assert "Ibrahim Kalin" in names(tags[0], principal=True)  # Ибрахим in the gazetteer
     assert "Ibrahim Kalin" not in names(tags[1])
     assert "Emmanuel Bonne" in names(tags[2])
+
+
+def test_ukrainian_subjects_read_off_their_forms(model_tagger) -> None:  # type: ignore[no-untyped-def]
+    gaz = model_tagger.gazetteer
+
+    def roles(text: str) -> dict[str, str]:
+        found = model_tagger.slavic.candidates(text, 0, gaz, "uk")
+        return {" ".join(c.tokens): c.role for c in found}
+
+    # The Russian parser finds no subject in these Ukrainian sentences.
+    assert roles("Умєров відповів на повідомлення про те, що Україна вже нібито погодила "
+                 "ці пункти.")["Україна"] == "agent"
+    assert roles("Індія та Пакистан досягли угоди про припинення вогню.") == {
+        "Індія": "agent", "Пакистан": "agent"}
+    # Not a subject: the genitive after a noun, a name before no verb.
+    assert roles("Зустріч делегацій Індії та Пакистану відбулася в Ер-Ріяді.")["Індії"] == "other"
+    assert roles("Україна: хроніка переговорів.")["Україна"] == "other"
+
+
+def test_the_other_side_of_a_meeting_only_wished_for_does_nothing(model_tagger) -> None:  # type: ignore[no-untyped-def]
+    def roles(title: str, text: str) -> dict[str, str]:
+        (found,) = model_tagger.mentions_batch([(title, text)])
+        return {m.name: m.role for m in found.actors}
+
+    assert roles("Talks", "Zelensky said he is ready to meet Putin in any format.")[
+        "Vladimir Putin"] == "other"
+    assert roles("Talks", "Zelensky wants to meet with Putin.")["Vladimir Putin"] == "other"
+    assert roles("Talks", "Zelensky met with Putin in Paris.")["Vladimir Putin"] == "meet"
+    got = roles("", "Зеленский заявил о готовности встретиться с Владимиром Путиным.")
+    assert got["Vladimir Putin"] == "other"
+    got = roles("", "Лукашенко заявил на встрече с Владимиром Путиным в Бишкеке.")
+    assert got["Vladimir Putin"] == "meet"
