@@ -522,6 +522,7 @@ class UkrainianForms:
     def __init__(self) -> None:
         import pymorphy3
 
+        logging.getLogger("pymorphy3").setLevel(logging.WARNING)  # its dictionary banner
         self._morph = pymorphy3.MorphAnalyzer(lang="uk")
 
     @functools.lru_cache(maxsize=50_000)  # noqa: B019 - one instance per process
