@@ -51,6 +51,9 @@ def _with_given_name(ent: Span, gaz: Gazetteer, known: Collection[int]) -> Span:
     return ent
 
 
+_DETERMINERS = frozenset({"the", "a", "an"})
+
+
 def _trailing_person(
     ent: Span, gaz: Gazetteer, known: Collection[int], ends: Collection[int]
 ) -> list[Span]:
@@ -59,13 +62,15 @@ def _trailing_person(
     capitalised words after the known name's last word (``ends``), from a known given name
     to the entity's end, are a person of their own; what comes before keeps the entity's
     label unless it is only the known name (``known``: token indices of gazetteer matches),
-    which the gazetteer's match stands for."""
+    which the gazetteer's match stands for. A given name that starts a known name ("the US
+    Israel Defense Forces") starts no person."""
     for k in range(max(ent.start + 1, ent.end - 3), ent.end - 1):
         tail = ent.doc[k : ent.end]
-        if (k - 1 in ends and all(t.is_alpha and t.text[:1].isupper() for t in tail)
+        if (k - 1 in ends and k not in known
+                and all(t.is_alpha and t.text[:1].isupper() for t in tail)
                 and fold(tail[0].text) in gaz.given_names):
             person = Span(ent.doc, k, ent.end, label="PERSON")
-            if all(i in known for i in range(ent.start, k)):
+            if all(i in known or ent.doc[i].lower_ in _DETERMINERS for i in range(ent.start, k)):
                 return [person]
             return [Span(ent.doc, ent.start, k, label=ent.label_), person]
     return [ent]

@@ -124,22 +124,20 @@ class Gazetteer:
         Transliterations of one name differ by a letter or two (Umerov, Umierov, Umarov;
         Zakharova, Zacharova; Zelensky, Zelenskyj). Both the given name and the surname must
         meet a full Latin alias of the same person after :func:`spelling_key`, each equal or
-        one edit apart (a surname of five letters or more after :func:`spelling_key`; a
-        shorter one only with a given name of five or more that meets the person's:
-        Emmaniuel Bonn is Emmanuel Bonne); a name that meets two people is left unknown."""
+        one edit apart (a surname of five letters or more); a name that meets two people is
+        left unknown."""
         words = [w for w in fold(name).replace("-", " ").split() if w.isalpha()]
         if len(words) < 2:
             return None
         first, last = spelling_key(words[0]), spelling_key(words[-1])
-        if len(last) < 3 or len(first) < 2 or (len(last) < 5 and len(first) < 5):
+        if len(last) < 5 or len(first) < 2:
             return None
         found = {
             entry.name: entry
             for probe in _deletions(last)
             for entry, surname, given in self._people.get(probe, ())
-            if (_one_edit(last, surname, given, first)
-                or (within_one(last, surname) and given_key(first) in given))
-            and (len(last) >= 5 or any(within_one(first, g) for g in given))
+            if _one_edit(last, surname, given, first)
+            or (within_one(last, surname) and given_key(first) in given)
         }
         return next(iter(found.values())) if len(found) == 1 else None
 

@@ -43,12 +43,11 @@ ACTION_NOUNS = frozenset(
     proposals demands demand plan initiative retreat withdrawal shelling bombardment
     incursion incursions""".split()
 )
-#: Words of wishing, offering and intending that a meeting can hang on ("ready to meet").
+#: Words of wishing and offering that a meeting can hang on ("ready to meet"); not of plans
+#: ("expected to meet", "invited to meet", "plans to meet": a meeting that will happen).
 WISH_WORDS = frozenset(
-    """ready willing prepared open eager want wants wanted hope hopes hoped offer offers
-    offered propose proposes proposed plan plans planned intend intends intended seek seeks
-    sought expect expects expected like wish wishes wished readiness willingness desire
-    intention offer invitation invited invite invites""".split()
+    """ready willing prepared open eager want wants wanted hope hopes hoped wish wishes
+    wished readiness willingness desire offer offers offered propose proposes proposed""".split()
 )
 #: Verbs whose subject is the journalist, not an actor ("X contributed to this report").
 REPORTER_VERBS = frozenset("contributed contributing reports reporting reported".split())

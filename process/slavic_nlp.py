@@ -67,9 +67,21 @@ MEETING = _stems(
     """переговор перемов встреч встрет встрі зустр разговор розмов говори диалог діалог
     договор домов саммит саміт созвон консультац"""
 )
-#: Stems of wishing, offering and intending: "готов встретиться", "хоче зустрітися",
-#: "предложил провести переговоры".
-WISH = _stems("готов намер хоч хотел хоте предлаг предлож запропон пропону бажа жела прагн")
+#: Stems of words of office before a name: "Президент України Володимир Зеленський".
+TITLES = _stems(
+    """президент прем'єр премьер міністр министр глав голов посол посл речни спікер спикер
+    представ радник советник помічник помощник заступник заместител секретар генсек лідер
+    лидер керівник руковод командувач командующ начальник канцлер корол мер мэр губернатор
+    депутат сенатор очільник спецпосланц спецпредстав посланник посланц віцепрем вицепрем"""
+)
+#: Words of wishing, offering and intending: "готов встретиться", "хоче зустрітися",
+#: "предложил провести переговоры" (whole words: not "хоч"/"хоча", although, nor
+#: "готовит", prepares).
+WISH = re.compile(
+    r"^(?:готов(?:а|о|ы|ий|і|ые|ность|ности|ністю|ність|ності)?|хоч(?:е|у|уть|ет|ешь)|хоте\w*|"
+    r"хоті\w*|намер\w*|намір\w*|предлаг\w*|предлож\w*|запропон\w*|пропону\w*|бажа\w*|"
+    r"жела\w*|прагн\w*)$"
+)
 WITH = frozenset({"с", "со", "з", "із", "зі"})
 IN = frozenset({"в", "во", "на", "у", "до"})
 LABELS = {"PER": "PERSON", "ORG": "ORG", "LOC": "GPE"}
@@ -424,7 +436,7 @@ def _own_given(
     toks: Sequence[_Tok], span: tuple[int, int, tuple[Hit, ...]], gaz: Gazetteer
 ) -> tuple[int, int, tuple[Hit, ...]]:
     """A person's weak surname right after one of that person's given names, in any
-    spelling one letter apart ("Ибрагим Калын" for Ibrahim Kalin, Ибрахим Калын in the
+    spelling (:func:`_same_given`: "Ибрагим Калын" for Ibrahim Kalin, Ибрахим Калын in the
     gazetteer): the two words name the person as a full alias would."""
     i, j, hits = span
     weak = [h.actor for h in hits
@@ -434,12 +446,24 @@ def _own_given(
     first = toks[i - 1].text
     if not _CAPITALISED.match(first) or _known_word(first, gaz):
         return span
-    key = norm_word(first)
-    latin = given_key(fold(to_latin(first, "ru")))
-    given = given_names_of(weak[0])
-    if any(_alike(norm_word(g), key) or _alike(given_key(g), latin) for g in given):
+    if _same_given(first, weak[0]):
         return i - 1, j, (Hit("alias", weak[0]),)
     return span
+
+
+def _same_given(word: str, entry: ActorEntry) -> bool:
+    """``word`` is one of the person's given names, in any case, in the Russian or Ukrainian
+    form or in a spelling one letter off a name of six letters or more (Ибрагим, Ибрахим);
+    stricter than :func:`_alike`: Юрій is not Юлія, Олег not Ольга."""
+    key = norm_word(word)
+    latin = given_key(fold(to_latin(UK_GIVEN.get(key, word), "uk" if key in UK_GIVEN else "ru")))
+    for g in given_names_of(entry):
+        other = given_key(g)
+        if norm_word(g) == key or other == latin or (
+            min(len(other), len(latin)) >= 6 and within_one(other, latin)
+        ):
+            return True
+    return False
 
 
 def _name_starts(
@@ -462,7 +486,8 @@ def _title_state(
     """A state named in a person's title, between the title and the name: "Президент України
     Володимир Зеленський заявив", "Глава МИД России Сергей Лавров" — the person acts, the
     state is how the title reads (the Russian parser makes "України" the subject in
-    Ukrainian)."""
+    Ukrainian). Only a word of office is a title ("Атаки Росії Володимир Зеленський назвав
+    терором" keeps its proxy)."""
     if i == 0 or j >= len(toks) or not all(
         h.actor is not None and h.actor.type == "state" and h.kind == "alias" for h in hits
     ):
@@ -470,7 +495,7 @@ def _title_state(
     title, name = toks[i - 1], toks[j]
     sentence = title.id.partition("_")[0]
     return (
-        title.pos == "NOUN" and title.text.isalpha()
+        norm_word(title.text).startswith(TITLES)
         and name.start in names and name.text[:1].isupper()
         and name.id.partition("_")[0] == sentence == toks[i].id.partition("_")[0]
         and not text[title.stop : toks[i].start].strip()
@@ -530,7 +555,10 @@ class UkrainianForms:
         return tuple(str(p.tag) for p in self._morph.parse(word)[:4])
 
     def nominative(self, word: str) -> bool:
-        return any("nomn" in t for t in self.tags(word))
+        """The word's likeliest reading is a nominative ("Україна", "США"; not "України",
+        which may also be read as a plural nominative)."""
+        tags = self.tags(word)
+        return bool(tags) and "nomn" in tags[0]
 
     def finite_verb(self, word: str) -> bool:
         tags = self.tags(word)
@@ -546,7 +574,7 @@ class UkrainianForms:
 #: Words that open a clause before its subject, and that stand between a subject and its verb.
 _UK_OPENERS = frozenset("що і й та але а проте однак як коли бо оскільки адже хоча тоді".split())
 _UK_BETWEEN = frozenset("вже не нібито також теж ще навіть вчора сьогодні офіційно".split())
-_AND_WORDS = frozenset({"та", "і", "й", "и", ","})
+_AND_WORDS = frozenset({"та", "і", "й", "и"})
 
 
 @dataclass
@@ -599,26 +627,38 @@ class _Context:
 
     def _subject_by_form(self, toks: Sequence[_Tok]) -> Role | None:
         """In Ukrainian, a name in the nominative that opens a clause, before its finite verb
-        (past an adverb or particle, or a name joined to it) or "готовий": "що Україна вже
-        нібито погодила", "Індія та Пакистан досягли угоди" — the subject the Russian parser
-        did not find."""
-        if self.uk is None or not self.uk.nominative(toks[-1].text):
+        (past an adverb or particle, or a name joined to it by "та"/"і", never past a comma)
+        or "готовий": "що Україна вже нібито погодила", "Індія та Пакистан досягли угоди" —
+        the subject the Russian parser did not find."""
+        uk = self.uk
+        if uk is None or not uk.nominative(toks[-1].text):
             return None
         prev = self._next(toks[0], -1)
         if prev is not None and prev.text.lower() not in _UK_OPENERS and (
-            prev.pos != "PUNCT" or prev.text in "-–—:"
+            prev.pos != "PUNCT" or prev.text in "-–—:,"
         ):
             return None
+        if prev is not None and prev.text.lower() in _AND_WORDS:
+            # the second of two names joined: only if the first is a nominative too ("Індія
+            # та Пакистан"; not "між Британією і ЄС")
+            first = self._next(prev, -1)
+            if first is None or not first.text[:1].isupper() or not uk.nominative(first.text):
+                return None
         tok: _Tok | None = toks[-1]
+        joined = False
         for _ in range(6):
             tok = self._next(tok, 1) if tok is not None else None
             if tok is None:
                 return None
             word = tok.text.lower()
-            if self.uk.finite_verb(word) or word.startswith(("готов", "готує")):
+            if uk.finite_verb(word) or word.startswith("готов"):
                 return "speaker" if norm_word(word).startswith(SPEECH) else "agent"
-            if not (word in _AND_WORDS or tok.text[:1].isupper() or self.uk.particle(word)):
-                return None
+            if word in _AND_WORDS or (joined and tok.text[:1].isupper()):
+                joined = True  # a name joined to it: "Індія та Пакистан досягли"
+            elif uk.particle(word):
+                joined = False
+            else:
+                return None  # a comma, an object, a preposition: not this name's verb
         return None
 
     def _said_in(self, verb: _Tok, word: str) -> bool:
@@ -672,7 +712,7 @@ class _Context:
         встретиться с Путиным", "хоче зустрітися з"): its other side does nothing in the
         story."""
         before = [t for k in (1, 2) if (t := self._next(meeting, -k)) is not None]
-        return any(norm_word(t.text).startswith(WISH) for t in before)
+        return any(WISH.match(t.text.lower()) for t in before)
 
     def _after_with_of_meeting(self, tok: _Tok, demonym: bool) -> _Tok | None:
         """"переговоры мы ведем с американцами", "Переговори України зі Сполученими Штатами":

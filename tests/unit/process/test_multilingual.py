@@ -414,7 +414,9 @@ def test_a_state_in_a_person_s_title_is_how_the_title_reads(model_tagger) -> Non
     # The Russian parser makes "України" the subject of "заявив" in Ukrainian.
     got = roles("Президент України Володимир Зеленський заявив, що переговори тривають.", "uk")
     assert got == {"України": "other", "Володимир Зеленський": "speaker"}
-    # Not a title: the delegation of Ukraine acts; a state after a comma is no title's.
+    # Not a title: the delegation of Ukraine acts; a state after a comma is no title's; an
+    # object before its subject is no title ("Атаки Росії" are Russia's).
+    assert roles("Атаки Росії Володимир Зеленський назвав терором.", "uk")["Росії"] == "proxy"
     assert roles("Делегація України прибула до Стамбула.", "uk")["України"] == "agent"
     got = roles("Україна, Володимир Зеленський і Рустем Умєров заявили про переговори.", "uk")
     assert got["Україна"] == "speaker"
@@ -426,12 +428,13 @@ def test_a_person_the_ner_ran_into_from_a_known_name(model_tagger) -> None:  # t
              "proposal will be studied."),  # one ORG entity
         ("", "Russia's ambassador to Kiev Mikhail Zurabov and OSCE envoy Heidi Tagliavini "
              "met in Minsk."),  # "Kiev Mikhail Zurabov": one PERSON entity
-        ("", "The Ukraine Defense Contact Group met in Ramstein."),  # no given name: no person
+        ("", "The US Israel Defense Forces liaison said."),  # "Israel" starts a known name
     ])
     assert "Oleksiy Orzhel" in names(tags[0])
     assert "Ministry of Energy of Ukraine Oleksiy Orzhel" not in names(tags[0])
     assert "Mikhail Zurabov" in names(tags[1])
     assert not any(a.type == "person" for a in tags[2].actors)
+    assert names(tags[2]) == {"United States", "Israel Defense Forces"}
 
 
 def test_a_weak_surname_after_the_person_s_own_given_name(model_tagger) -> None:  # type: ignore[no-untyped-def]
@@ -443,6 +446,10 @@ def test_a_weak_surname_after_the_person_s_own_given_name(model_tagger) -> None:
     assert "Ibrahim Kalin" in names(tags[0], principal=True)  # Ибрахим in the gazetteer
     assert "Ibrahim Kalin" not in names(tags[1])
     assert "Emmanuel Bonne" in names(tags[2])
+    # Another given name is another person: Юрій is not Yulia Tymoshenko.
+    (tags,) = model_tagger.tag_batch(
+        [("", "Народний депутат Юрій Тимошенко заявив, що закон ухвалять.")])
+    assert "Yulia Tymoshenko" not in names(tags)
 
 
 def test_ukrainian_subjects_read_off_their_forms(model_tagger) -> None:  # type: ignore[no-untyped-def]
@@ -460,6 +467,12 @@ def test_ukrainian_subjects_read_off_their_forms(model_tagger) -> None:  # type:
     # Not a subject: the genitive after a noun, a name before no verb.
     assert roles("Зустріч делегацій Індії та Пакистану відбулася в Ер-Ріяді.")["Індії"] == "other"
     assert roles("Україна: хроніка переговорів.")["Україна"] == "other"
+    # An object before a comma is not the subject of the verb after it; a second name joins
+    # a subject only after a nominative.
+    got = roles("Україна отримала допомогу від США та ЄС, повідомив Шмигаль.")
+    assert got["ЄС"] == got["США"] == "other"
+    assert roles("Росія обстріляла Харків і Київ, повідомили в ОВА.")["Київ"] == "other"
+    assert roles("Переговори між Україною та США, Британією і ЄС тривають.")["ЄС"] == "other"
 
 
 def test_the_other_side_of_a_meeting_only_wished_for_does_nothing(model_tagger) -> None:  # type: ignore[no-untyped-def]
@@ -475,3 +488,8 @@ def test_the_other_side_of_a_meeting_only_wished_for_does_nothing(model_tagger) 
     assert got["Vladimir Putin"] == "other"
     got = roles("", "Лукашенко заявил на встрече с Владимиром Путиным в Бишкеке.")
     assert got["Vladimir Putin"] == "meet"
+    # Plans are no wishes; "хоч" (although) and "готовится" (prepares) are no wishing words.
+    got = roles("Talks", "Trump is expected to meet Putin in Alaska on Friday.")
+    assert got["Vladimir Putin"] == "meet"
+    assert roles("", "Путин готовится к встрече с Трампом на Аляске.")["Donald Trump"] == "meet"
+    assert roles("", "Хоч переговори з Росією тривають, мир ще далеко.")["Russia"] == "meet"
