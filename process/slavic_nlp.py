@@ -575,6 +575,8 @@ class UkrainianForms:
 _UK_OPENERS = frozenset("що і й та але а проте однак як коли бо оскільки адже хоча тоді".split())
 _UK_BETWEEN = frozenset("вже не нібито також теж ще навіть вчора сьогодні офіційно".split())
 _AND_WORDS = frozenset({"та", "і", "й", "и"})
+#: What ends a quote or a clause before ", заявив X": a comma, dashes, closing quotes.
+_SAID_MARKS = frozenset({",", "-", "–", "—", "»", '"', "”", "“"})
 
 
 @dataclass
@@ -623,7 +625,20 @@ class _Context:
             return "speaker"
         if demonym:
             return self._surface_role(toks[0])
-        return self._subject_by_form(toks) or "other"
+        return self._subject_by_form(toks) or self._said_before(toks) or "other"
+
+    def _said_before(self, toks: Sequence[_Tok]) -> Role | None:
+        """In Ukrainian, a name right after the speech verb that follows a quote or a clause
+        (", заявив Зеленський", "– сказав Ківерь", "», повідомляє Генштаб") is the speaker,
+        which the Russian parser misses in about half of such cases."""
+        if self.uk is None:
+            return None
+        verb = self._next(toks[0], -1)
+        mark = self._next(verb, -1) if verb is not None else None
+        return "speaker" if (
+            verb is not None and mark is not None and mark.text in _SAID_MARKS
+            and norm_word(verb.text).startswith(SPEECH) and self.uk.finite_verb(verb.text.lower())
+        ) else None
 
     def _subject_by_form(self, toks: Sequence[_Tok]) -> Role | None:
         """In Ukrainian, a name in the nominative that opens a clause, before its finite verb

@@ -473,6 +473,10 @@ def test_ukrainian_subjects_read_off_their_forms(model_tagger) -> None:  # type:
     assert got["ЄС"] == got["США"] == "other"
     assert roles("Росія обстріляла Харків і Київ, повідомили в ОВА.")["Київ"] == "other"
     assert roles("Переговори між Україною та США, Британією і ЄС тривають.")["ЄС"] == "other"
+    # The speaker after the verb that follows a quote or a clause.
+    assert roles("«Ми готові до переговорів», – сказав Порошенко.")["Порошенко"] == "speaker"
+    assert roles("Зброю надали США та НАТО, заявив Зеленський.")["Зеленський"] == "speaker"
+    assert roles("Зеленський заявив Порошенку про вибори.")["Порошенку"] == "other"
 
 
 def test_the_other_side_of_a_meeting_only_wished_for_does_nothing(model_tagger) -> None:  # type: ignore[no-untyped-def]
