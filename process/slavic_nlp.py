@@ -354,8 +354,14 @@ def _namesake(
     if not _CAPITALISED.match(first) or (key not in UK_GIVEN and key not in gaz.given_name_keys):
         return False
     given = given_names_of(people[toks[-1].start])
-    latin = given_key(fold(to_latin(UK_GIVEN.get(key, first), "uk" if key in UK_GIVEN else "ru")))
+    latin = _given_latin(first, key)
     return not any(_alike(norm_word(g), key) or _alike(given_key(g), latin) for g in given)
+
+
+def _given_latin(word: str, key: str) -> str:
+    """:func:`given_key` of a Cyrillic given name (``key``: its :func:`norm_word`) in Latin
+    letters: a common Ukrainian name by its Ukrainian nominative, any other as Russian."""
+    return given_key(fold(to_latin(UK_GIVEN.get(key, word), "uk" if key in UK_GIVEN else "ru")))
 
 
 def _alike(a: str, b: str) -> bool:
@@ -456,7 +462,7 @@ def _same_given(word: str, entry: ActorEntry) -> bool:
     form or in a spelling one letter off a name of six letters or more (Ибрагим, Ибрахим);
     stricter than :func:`_alike`: Юрій is not Юлія, Олег not Ольга."""
     key = norm_word(word)
-    latin = given_key(fold(to_latin(UK_GIVEN.get(key, word), "uk" if key in UK_GIVEN else "ru")))
+    latin = _given_latin(word, key)
     for g in given_names_of(entry):
         other = given_key(g)
         if norm_word(g) == key or other == latin or (
@@ -574,7 +580,7 @@ class UkrainianForms:
 #: Words that open a clause before its subject, and that stand between a subject and its verb.
 _UK_OPENERS = frozenset("що і й та але а проте однак як коли бо оскільки адже хоча тоді".split())
 _UK_BETWEEN = frozenset("вже не нібито також теж ще навіть вчора сьогодні офіційно".split())
-_AND_WORDS = frozenset({"та", "і", "й", "и"})
+_AND_WORDS = _AND | {"й"}
 #: What ends a quote or a clause before ", заявив X": a comma, dashes, closing quotes.
 _SAID_MARKS = frozenset({",", "-", "–", "—", "»", '"', "”", "“"})
 
