@@ -160,11 +160,12 @@ def to_latin(name: str, lang: str) -> str:
 
 
 #: Where the English-language press parts from the Wikipedia scheme: Sergei, Nikolai,
-#: Andrei, Alexei, Yuri, Alexander (the scheme: Sergey, Nikolay, Andrey, Aleksey, Yury,
-#: Aleksandr).
+#: Andrei, Alexei, Yuri, Alexander, Maria, Darsalia (the scheme: Sergey, Nikolay, Andrey,
+#: Aleksey, Yury, Aleksandr, Mariya, Darsaliya).
 _PRESS = (
     (re.compile(r"ey$"), "ei"),
     (re.compile(r"ay$"), "ai"),
+    (re.compile(r"iya$"), "ia"),
     (re.compile(r"^Yury$"), "Yuri"),
     (re.compile(r"^Aleksandr$"), "Alexander"),
     (re.compile(r"^Aleks"), "Alex"),
@@ -193,5 +194,6 @@ def _uk_word(word: str) -> str:
             latin = latin[0].upper() + latin[1:]
         out.append(latin)
     text = "".join(out)
-    # "-ій"/"-ий" at the end of a name: Andriy, Serhiy, Syrskyi (the press's usual forms).
-    return re.sub(r"ii$", "iy", text)
+    # "-ій"/"-ий" at the end of a name: Andriy, Serhiy, Syrskyi; "-ія": Yulia, Maria,
+    # Arakhamia (the press's usual forms; the 2010 scheme writes Yuliia).
+    return re.sub(r"iia$", "ia", re.sub(r"ii$", "iy", text))

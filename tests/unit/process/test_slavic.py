@@ -79,6 +79,10 @@ def test_term_regex_leaves_latin_words_alone() -> None:
         ("Ірина Верещук", "uk", "Iryna Vereshchuk"),
         ("Згурський", "uk", "Zghurskyi"),
         ("Андрій Ковальов", "uk", "Andriy Kovalyov"),
+        ("Лаша Дарсалия", "ru", "Lasha Darsalia"),
+        ("Мария Захарова", "ru", "Maria Zakharova"),
+        ("Юлія Свириденко", "uk", "Yulia Svyrydenko"),
+        ("Давид Арахамія", "uk", "Davyd Arakhamia"),
         ("Rustem Umerov", "ru", "Rustem Umerov"),
     ],
 )
