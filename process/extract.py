@@ -3,6 +3,7 @@ objects; everything after this works on plain data."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Iterator
 from functools import lru_cache
 
@@ -90,6 +91,13 @@ def _gazetteer_spans(doc: Doc, gaz: Gazetteer) -> Iterator[tuple[Span, tuple[Hit
                 yield doc[i : i + 1], tuple(hits)
             i += 1
             continue
+        if i + 2 < len(doc) and _INITIAL.fullmatch(words[i + 1]) and words[i][:1].isupper():
+            # a middle initial ("Wendy R. Sherman"): the name without it, when it is one
+            hits = [h for h in gaz.lookup_tokens([keys[i], keys[i + 2]]) if h.kind == "alias"]
+            if hits:
+                yield doc[i : i + 3], tuple(hits)
+                i += 3
+                continue
         for size in range(min(gaz.max_len, len(doc) - i), 0, -1):
             key = keys[i : i + size]
             hits = gaz.lookup_tokens(key)
@@ -102,6 +110,10 @@ def _gazetteer_spans(doc: Doc, gaz: Gazetteer) -> Iterator[tuple[Span, tuple[Hit
                 break
         else:
             i += 1
+
+
+#: A middle initial: "R." in "Wendy R. Sherman".
+_INITIAL = re.compile(r"[A-Z]\.")
 
 
 @lru_cache(maxsize=200_000)

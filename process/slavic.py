@@ -70,7 +70,8 @@ def alias_variants(word: str) -> tuple[str, ...]:
     """Keys of an alias word (in the nominative): its stem; the whole word too, where what
     looked like an ending is part of the name and the other cases keep it (Рустем → Рустема:
     рустем, Амстердам → Амстердама); for Ukrainian nominatives in -ів the form the other
-    cases take (Київ → Києва: києв; Харків → Харкова: харков)."""
+    cases take (Київ → Києва: києв; Харків → Харкова: харков); for a fleeting vowel the
+    form without it (Египет → Египта: египт)."""
     key = norm_word(word)
     folded = fold(word)
     if not is_cyrillic(folded):
@@ -83,12 +84,17 @@ def alias_variants(word: str) -> tuple[str, ...]:
         # A plural's genitive keeps -ов/-ев, which the stemmer leaves on (a surname's):
         # Эмираты → Эмиратов, Штаты → Штатов.
         keys += [key + "ов", key + "ев"]
+    if folded.endswith(_FLEETING) and len(folded) >= 5:
+        # A vowel the other cases drop: Египет → Египта, Єгипет → Єгипту, Павел → Павла.
+        keys.append(stem(folded[:-2] + folded[-1] + "а"))
     alternated = _UK_ALTERNATION.sub(lambda m: m.group(1) + "о" + m.group(2), folded)
     if alternated != folded:  # Ukrainian і in a closed last syllable: дім → дому, кіт → кота
         keys.append(stem(alternated + "а"))
     return tuple(dict.fromkeys(keys))
 
 
+#: Endings whose vowel drops in the other cases (a fleeting vowel).
+_FLEETING = ("ет", "ел", "ец", "ок", "ек")
 #: A Ukrainian word whose last syllable closes on і (дім, Ужгород's "-від"): the other cases
 #: open the syllable and the і returns to о (дому) — or е, which the -ів rule above covers.
 _UK_ALTERNATION = re.compile(r"^(.*[^аеиоуяюєіі])і([^аеиоуяюєіьі']{1,2})$")

@@ -437,6 +437,27 @@ def test_a_person_the_ner_ran_into_from_a_known_name(model_tagger) -> None:  # t
     assert names(tags[2]) == {"United States", "Israel Defense Forces"}
 
 
+def test_a_known_name_with_a_middle_initial(model_tagger) -> None:  # type: ignore[no-untyped-def]
+    tags = model_tagger.tag_batch([
+        ("", "Deputy Secretary of State Wendy R. Sherman led a U.S. delegation to Geneva, "
+             "where she met Russian Deputy Foreign Minister Sergey Ryabkov."),
+        ("", "Secretary Antony J. Blinken spoke with Foreign Minister Dmytro Kuleba."),
+        ("", "Frank R. Smith, a local farmer, said the harvest was poor."),  # no known name
+    ])
+    assert "Wendy Sherman" in names(tags[0])
+    assert "Antony Blinken" in names(tags[1])
+    assert "Frank R. Smith" in names(tags[2])
+
+
+def test_a_state_whose_name_drops_a_vowel_in_other_cases(model_tagger) -> None:  # type: ignore[no-untyped-def]
+    tags = model_tagger.tag_batch([
+        ("", "Катарские власти участвовали в переговорах вместе с представителями Египта и США."),
+        ("", "Посередниками на переговорах про Газу виступили представники Єгипту та Катару."),
+    ])
+    assert "Egypt" in names(tags[0])
+    assert "Egypt" in names(tags[1])
+
+
 def test_a_weak_surname_after_the_person_s_own_given_name(model_tagger) -> None:  # type: ignore[no-untyped-def]
     tags = model_tagger.tag_batch([
         ("", "К переговорам присоединился глава турецкой разведки Ибрагим Калын."),
