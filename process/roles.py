@@ -49,6 +49,14 @@ WISH_WORDS = frozenset(
     """ready willing prepared open eager want wants wanted hope hopes hoped wish wishes
     wished readiness willingness desire offer offers offered propose proposes proposed""".split()
 )
+#: Nouns of speech whose "by" names the speaker ("remarks by X", "a statement by X").
+SPEECH_NOUNS = frozenset(
+    """remarks remark statement statements comments comment speech address interview
+    announcement announcements words""".split()
+)
+#: Nouns of taking part whose "of" names who takes part ("the participation of X", "under
+#: the leadership of X", "through the mediation of X").
+PART_NOUNS = frozenset("participation leadership mediation chairmanship".split())
 #: Verbs whose subject is the journalist, not an actor ("X contributed to this report").
 REPORTER_VERBS = frozenset("contributed contributing reports reporting reported".split())
 BE_VERBS = frozenset("is are was were be been being 's".split())
@@ -115,8 +123,14 @@ def _is_report_credit(verb: TokenLike) -> bool:
 def _object_role(prep: TokenLike) -> Role:
     word = prep.text.lower()
     governor = prep.head.text.lower()
-    if word == "with" and governor in MEETING_WORDS:
+    if word in ("with", "between") and governor in MEETING_WORDS:
         return "other" if _wished(prep.head) else "meet"
+    if word == "to" and governor == "according":
+        return "speaker"  # "according to Ukraine's chief negotiator Rustem Umerov"
+    if word == "by" and governor in SPEECH_NOUNS:
+        return "speaker"  # "remarks by Russian Deputy Prime Minister Alexey Overchuk"
+    if word == "of" and governor in PART_NOUNS:
+        return "agent"  # "with the participation of Turkish Foreign Minister Hakan Fidan"
     if word in LOCATIVE_PREPS or (word in ("to", "from") and governor in MOTION_WORDS):
         return "locative"
     return "other"

@@ -32,6 +32,31 @@ def test_meeting_partners_and_their_conjuncts_act() -> None:
     assert role_of(doc[3]) == role_of(doc[5]) == "meet"
 
 
+def test_a_call_between_two_leaders_is_a_meeting_of_both() -> None:
+    words = ["a", "call", "between", "Zelensky", "and", "Lukashenko"]
+    doc = parse(words, [1, 1, 1, 2, 3, 3], ["det", "ROOT", "prep", "pobj", "cc", "conj"])
+    assert role_of(doc[3]) == role_of(doc[5]) == "meet"
+    doc = parse(["a", "gap", "between", "Kyiv"], [1, 1, 1, 2], ["det", "ROOT", "prep", "pobj"])
+    assert role_of(doc[3]) == "other"
+
+
+def test_the_source_of_according_to_and_of_remarks_by_speaks() -> None:
+    doc = parse(["according", "to", "Umerov"], [0, 0, 1], ["prep", "prep", "pobj"])
+    assert role_of(doc[2]) == "speaker"
+    doc = parse(["remarks", "by", "Overchuk"], [0, 0, 1], ["ROOT", "prep", "pobj"])
+    assert role_of(doc[2]) == "speaker"
+    doc = parse(["a", "book", "by", "Overchuk"], [1, 1, 1, 2], ["det", "ROOT", "prep", "pobj"])
+    assert role_of(doc[3]) == "other"
+
+
+def test_who_takes_part_acts() -> None:
+    doc = parse(["the", "participation", "of", "Fidan"], [1, 1, 1, 2],
+                ["det", "ROOT", "prep", "pobj"])
+    assert role_of(doc[3]) == "agent"
+    doc = parse(["the", "capital", "of", "Ukraine"], [1, 1, 1, 2], ["det", "ROOT", "prep", "pobj"])
+    assert role_of(doc[3]) == "other"
+
+
 def test_demonym_acts_through_forces_but_not_through_a_title() -> None:
     doc = parse(["Russian", "forces", "attacked"], [1, 2, 2], ["amod", "nsubj", "ROOT"])
     assert role_of(doc[0]) == "proxy"
