@@ -72,7 +72,8 @@ TITLES = _stems(
     """президент прем'єр премьер міністр министр глав голов посол посл речни спікер спикер
     представ радник советник помічник помощник заступник заместител секретар генсек лідер
     лидер керівник руковод командувач командующ начальник канцлер корол мер мэр губернатор
-    депутат сенатор очільник спецпосланц спецпредстав посланник посланц віцепрем вицепрем"""
+    депутат сенатор очільник спецпосланц спецпредстав посланник посланц віцепрем вицепрем
+    прессекретар пресссекретар"""
 )
 #: Words of wishing, offering and intending: "готов встретиться", "хоче зустрітися",
 #: "предложил провести переговоры" (whole words: not "хоч"/"хоча", although, nor
@@ -578,9 +579,10 @@ class UkrainianForms:
 
 
 #: Words that open a clause before its subject, and that stand between a subject and its verb.
-_UK_OPENERS = frozenset("що і й та але а проте однак як коли бо оскільки адже хоча тоді".split())
+_UK_OPENERS = frozenset("що і й та але а проте однак як коли бо оскільки адже хоча тоді це".split())
 _UK_BETWEEN = frozenset("вже не нібито також теж ще навіть вчора сьогодні офіційно".split())
 _AND_WORDS = _AND | {"й"}
+_APOSTROPHES = frozenset({"'", "’", "ʼ"})
 #: What ends a quote or a clause before ", заявив X": a comma, dashes, closing quotes.
 _SAID_MARKS = frozenset({",", "-", "–", "—", "»", '"', "”", "“"})
 
@@ -654,7 +656,7 @@ class _Context:
         uk = self.uk
         if uk is None or not uk.nominative(toks[-1].text):
             return None
-        prev = self._next(toks[0], -1)
+        prev = self._past_title(self._next(toks[0], -1))
         if prev is not None and prev.text.lower() not in _UK_OPENERS and (
             prev.pos != "PUNCT" or prev.text in "-–—:,"
         ):
@@ -674,13 +676,33 @@ class _Context:
             word = tok.text.lower()
             if uk.finite_verb(word) or word.startswith("готов"):
                 return "speaker" if norm_word(word).startswith(SPEECH) else "agent"
-            if word in _AND_WORDS or (joined and tok.text[:1].isupper()):
-                joined = True  # a name joined to it: "Індія та Пакистан досягли"
+            if word in _AND_WORDS or (joined and (
+                    tok.text[:1].isupper() or norm_word(word).startswith(TITLES))):
+                joined = True  # a name joined to it: "Індія та Пакистан досягли", "Алієв та
+                # прем'єр-міністр Вірменії Нікол Пашинян поставили"
             elif uk.particle(word):
                 joined = False
             else:
                 return None  # a comma, an object, a preposition: not this name's verb
         return None
+
+    def _past_title(self, prev: _Tok | None) -> _Tok | None:
+        """The word before the title in the nominative that a name follows, within five words
+        ("Прессекретарка Білого дому Каролін Лівітт заявила": the clause opens with the
+        title), else ``prev``."""
+        uk, tok = self.uk, prev
+        for _ in range(5):
+            if tok is None or uk is None or (tok.pos == "PUNCT" and not tok.text[-1:].isalpha()):
+                return prev
+            last = tok.text.split("-")[-1]  # "прем’єр-міністр" is read as "прем", "’", "єр-міністр"
+            if norm_word(last).startswith(TITLES) and uk.nominative(last):
+                before = self._next(tok, -1)
+                if before is not None and before.text in _APOSTROPHES:
+                    before = self._next(before, -1)
+                    before = self._next(before, -1) if before is not None else None
+                return before
+            tok = self._next(tok, -1)
+        return prev
 
     def _said_in(self, verb: _Tok, word: str) -> bool:
         """"В Кремле заявили", "сообщили в Минобороны", "У Міноборони повідомили": a speech

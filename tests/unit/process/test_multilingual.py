@@ -422,6 +422,27 @@ def test_a_state_in_a_person_s_title_is_how_the_title_reads(model_tagger) -> Non
     assert got["Україна"] == "speaker"
 
 
+def test_ukrainian_subject_after_its_title(model_tagger) -> None:  # type: ignore[no-untyped-def]
+    gaz = model_tagger.gazetteer
+
+    def roles(text: str) -> dict[str, str]:
+        return {" ".join(c.tokens): c.role
+                for c in model_tagger.slavic.candidates(text, 0, gaz, "uk")}
+
+    # the clause opens with the title, not the name; a title of two words; "Про це" opens
+    assert roles("Прессекретарка Білого дому Каролін Лівітт заявила, що план обговорюється."
+                 )["Лівітт"] == "speaker"
+    got = roles("Президент Азербайджану Ільхам Алієв та прем’єр-міністр Вірменії Нікол "
+                "Пашинян поставили підписи під мирною угодою.")
+    assert got["Ільхам Алієв"] == got["Нікол Пашинян"] == "agent"
+    assert got["Вірменії"] == "other"
+    assert roles("Про це прем’єр-міністр Денис Шмигаль повідомив у Telegram."
+                 )["Денис Шмигаль"] == "speaker"
+    # a title in another case opens no clause
+    assert roles("Вони зустрілися з президентом Азербайджану Ільхамом Алієвим у Баку."
+                 )["Ільхамом Алієвим"] != "agent"
+
+
 def test_a_person_the_ner_ran_into_from_a_known_name(model_tagger) -> None:  # type: ignore[no-untyped-def]
     tags = model_tagger.tag_batch([
         ("", "The head of the Ministry of Energy of Ukraine Oleksiy Orzhel said that the "
