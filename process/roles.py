@@ -37,6 +37,12 @@ GOVERNMENT_NOUNS = frozenset(
     delegation delegations diplomats ministry side leadership administration navy
     parliament regime command intelligence soldiers soldier jets drones""".split()
 )
+#: Who stands for a state beside its government ("representatives of the United States").
+ENVOY_NOUNS = frozenset("representatives representative envoy envoys".split())
+#: Verbs whose object a delegation stands for ("delegations representing Ukraine").
+REPRESENT_VERBS = frozenset("represent represents represented representing".split())
+#: What two sides agree on between them ("a ceasefire between Israel and Hezbollah").
+TRUCE_WORDS = frozenset("ceasefire cease-fire truce armistice negotiations dialogue".split())
 #: Nouns of action: "Qatari mediation", "Russian offensive", "Ukrainian proposal".
 ACTION_NOUNS = frozenset(
     """mediation offensive counteroffensive attack attacks strike strikes invasion proposal
@@ -84,6 +90,8 @@ def role_of(root: TokenLike) -> Role:
         return "reporter" if head.head.text.lower() in REPORTER_VERBS else "agent"
     if dep == "dobj" and head.text.lower() in MEETING_WORDS:
         return "other" if _wished(head) else "meet"
+    if dep == "dobj" and head.text.lower() in REPRESENT_VERBS:
+        return "proxy"  # "delegations representing Ukraine, the United States and Russia"
     if dep == "pobj":
         return _object_role(head)
     if dep in ("amod", "compound", "poss"):
@@ -125,6 +133,10 @@ def _object_role(prep: TokenLike) -> Role:
     governor = prep.head.text.lower()
     if word in ("with", "between") and governor in MEETING_WORDS:
         return "other" if _wished(prep.head) else "meet"
+    if word == "between" and governor in TRUCE_WORDS:
+        return "meet"  # "a ceasefire between Israel and Hezbollah"
+    if word in ("of", "from") and governor in GOVERNMENT_NOUNS | ENVOY_NOUNS:
+        return "proxy"  # "representatives of the United States", "delegations from Qatar"
     if word == "to" and governor == "according":
         return "speaker"  # "according to Ukraine's chief negotiator Rustem Umerov"
     if word == "by" and governor in SPEECH_NOUNS:

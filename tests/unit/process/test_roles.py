@@ -57,6 +57,22 @@ def test_who_takes_part_acts() -> None:
     assert role_of(doc[3]) == "other"
 
 
+def test_states_acting_through_their_delegations_and_the_sides_of_a_ceasefire() -> None:
+    doc = parse(["representatives", "of", "Qatar"], [0, 0, 1], ["ROOT", "prep", "pobj"])
+    assert role_of(doc[2]) == "proxy"
+    doc = parse(["delegations", "from", "Qatar"], [0, 0, 1], ["ROOT", "prep", "pobj"])
+    assert role_of(doc[2]) == "proxy"
+    doc = parse(["delegations", "representing", "Ukraine"], [0, 0, 1], ["ROOT", "acl", "dobj"])
+    assert role_of(doc[2]) == "proxy"
+    words = ["a", "ceasefire", "between", "Israel", "and", "Hezbollah"]
+    doc = parse(words, [1, 1, 1, 2, 3, 3], ["det", "ROOT", "prep", "pobj", "cc", "conj"])
+    assert role_of(doc[3]) == role_of(doc[5]) == "meet"
+    doc = parse(["a", "border", "between", "Israel"], [1, 1, 1, 2], ["det", "ROOT", "prep", "pobj"])
+    assert role_of(doc[3]) == "other"
+    doc = parse(["people", "from", "Qatar"], [0, 0, 1], ["ROOT", "prep", "pobj"])
+    assert role_of(doc[2]) == "other"
+
+
 def test_demonym_acts_through_forces_but_not_through_a_title() -> None:
     doc = parse(["Russian", "forces", "attacked"], [1, 2, 2], ["amod", "nsubj", "ROOT"])
     assert role_of(doc[0]) == "proxy"
