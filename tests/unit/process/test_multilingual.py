@@ -438,6 +438,11 @@ def test_ukrainian_subject_after_its_title(model_tagger) -> None:  # type: ignor
     assert got["Вірменії"] == "other"
     assert roles("Про це прем’єр-міністр Денис Шмигаль повідомив у Telegram."
                  )["Денис Шмигаль"] == "speaker"
+    # the speaker after the speech verb and the title; not a body named in the title
+    got = roles("Про це повідомив речник Кремля Дмитро Пєсков.")
+    assert got["Дмитро Пєсков"] == "speaker"
+    got = roles("Про це повідомив керівник Офісу президента Андрій Єрмак.")
+    assert got["Андрій Єрмак"] == "speaker" and got["Офісу президента"] != "speaker"
     # a title in another case opens no clause
     assert roles("Вони зустрілися з президентом Азербайджану Ільхамом Алієвим у Баку."
                  )["Ільхамом Алієвим"] != "agent"
