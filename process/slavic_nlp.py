@@ -585,6 +585,7 @@ _AND_WORDS = _AND | {"й"}
 _APOSTROPHES = frozenset({"'", "’", "ʼ"})
 #: What ends a quote or a clause before ", заявив X": a comma, dashes, closing quotes.
 _SAID_MARKS = frozenset({",", "-", "–", "—", "»", '"', "”", "“"})
+_QUOTE_ENDS = frozenset({"»", '"', "”", "“"})
 
 
 @dataclass
@@ -647,6 +648,14 @@ class _Context:
         if verb is not self._next(toks[0], -1) and after is not None and after.text[:1].isupper():
             return None  # in the title: "повідомив керівник Офісу президента Андрій Єрмак"
         mark = self._next(verb, -1) if verb is not None else None
+        if verb is not None and verb.text == ":" and mark is not None and norm_word(
+                mark.text).startswith(SOURCE):
+            return "speaker"  # "Джерело: голова Донецької ОВА Вадим Філашкін"
+        if verb is not None and verb.text.lower() == "участь":
+            return "agent"  # "У зустрічі візьмуть участь ... Дмитро Козак"
+        if (verb is not None and verb is self._next(toks[0], -1) and verb.text in "–—"
+                and mark is not None and mark.text in _QUOTE_ENDS):
+            return "speaker"  # "«Сподіваємося», що росіяни «скажуть «так» миру» – Рубіо"
         return "speaker" if (
             verb is not None and mark is not None
             and (mark.text in _SAID_MARKS or mark.text.lower() == "це")

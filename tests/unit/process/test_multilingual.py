@@ -443,6 +443,14 @@ def test_ukrainian_subject_after_its_title(model_tagger) -> None:  # type: ignor
     assert got["Дмитро Пєсков"] == "speaker"
     got = roles("Про це повідомив керівник Офісу президента Андрій Єрмак.")
     assert got["Андрій Єрмак"] == "speaker" and got["Офісу президента"] != "speaker"
+    # a source named after "Джерело:", a headline's speaker after its quote, who takes part
+    assert roles("Джерело: голова Донецької ОВА Вадим Філашкін, Index.hu."
+                 )["Вадим Філашкін"] == "speaker"
+    assert roles("«Сподіваємося», що росіяни «скажуть «так» миру» – Рубіо після переговорів"
+                 )["Рубіо"] == "speaker"
+    assert roles("У зустрічі візьмуть участь заступник керівника адміністрації президента РФ "
+                 "Дмитро Козак.")["Дмитро Козак"] == "agent"
+    assert roles("Україна – Рубіо після переговорів")["Рубіо"] != "speaker"
     # a title in another case opens no clause
     assert roles("Вони зустрілися з президентом Азербайджану Ільхамом Алієвим у Баку."
                  )["Ільхамом Алієвим"] != "agent"
