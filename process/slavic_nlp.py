@@ -663,7 +663,8 @@ class _Context:
         ) else None
 
     def _subject_by_form(self, toks: Sequence[_Tok]) -> Role | None:
-        """In Ukrainian, a name in the nominative that opens a clause, before its finite verb
+        """In Ukrainian, a name in the nominative that opens a clause (after a comma too:
+        "Після зустрічі з радниками, Володимир Зеленський висловив"), before its finite verb
         (past an adverb or particle, or a name joined to it by "та"/"і", never past a comma)
         or "готовий": "що Україна вже нібито погодила", "Індія та Пакистан досягли угоди" —
         the subject the Russian parser did not find."""
@@ -672,7 +673,7 @@ class _Context:
             return None
         prev = self._past_title(self._next(toks[0], -1))
         if prev is not None and prev.text.lower() not in _UK_OPENERS and (
-            prev.pos != "PUNCT" or prev.text in "-–—:,"
+            prev.pos != "PUNCT" or prev.text in "-–—:"
         ):
             return None
         if prev is not None and prev.text.lower() in _AND_WORDS:

@@ -451,6 +451,9 @@ def test_ukrainian_subject_after_its_title(model_tagger) -> None:  # type: ignor
     assert roles("У зустрічі візьмуть участь заступник керівника адміністрації президента РФ "
                  "Дмитро Козак.")["Дмитро Козак"] == "agent"
     assert roles("Україна – Рубіо після переговорів")["Рубіо"] != "speaker"
+    # a clause after a comma; not the name before it
+    got = roles("Після зустрічі з радниками, Володимир Зеленський висловив сподівання на мир.")
+    assert got["Володимир Зеленський"] == "agent"
     # a title in another case opens no clause
     assert roles("Вони зустрілися з президентом Азербайджану Ільхамом Алієвим у Баку."
                  )["Ільхамом Алієвим"] != "agent"
