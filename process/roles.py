@@ -37,12 +37,19 @@ GOVERNMENT_NOUNS = frozenset(
     delegation delegations diplomats ministry side leadership administration navy
     parliament regime command intelligence soldiers soldier jets drones""".split()
 )
-#: Who stands for a state beside its government ("representatives of the United States").
-ENVOY_NOUNS = frozenset("representatives representative envoy envoys".split())
+#: Who a state sends: its "of"/"from" is the state acting ("representatives of the United
+#: States", "delegations from Qatar"), as its government's and forces' are, unless others act
+#: on them ("sanctions on the government of Iran", "struck the command of Hezbollah").
+DELEGATE_NOUNS = frozenset(
+    """representatives representative envoy envoys delegation delegations negotiators
+    officials diplomats""".split()
+)
+#: Prepositions of what is acted on ("sanctions on", "strikes against").
+TARGET_PREPS = frozenset("on against upon at".split())
 #: Verbs whose object a delegation stands for ("delegations representing Ukraine").
 REPRESENT_VERBS = frozenset("represent represents represented representing".split())
 #: What two sides agree on between them ("a ceasefire between Israel and Hezbollah").
-TRUCE_WORDS = frozenset("ceasefire cease-fire truce armistice negotiations dialogue".split())
+TRUCE_WORDS = frozenset("ceasefire cease-fire truce armistice dialogue".split())
 #: Nouns of action: "Qatari mediation", "Russian offensive", "Ukrainian proposal".
 ACTION_NOUNS = frozenset(
     """mediation offensive counteroffensive attack attacks strike strikes invasion proposal
@@ -57,12 +64,12 @@ WISH_WORDS = frozenset(
 )
 #: Nouns of speech whose "by" names the speaker ("remarks by X", "a statement by X").
 SPEECH_NOUNS = frozenset(
-    """remarks remark statement statements comments comment speech address interview
-    announcement announcements words""".split()
+    """remarks remark statement statements comments comment speech address announcement
+    announcements words""".split()
 )
-#: Nouns of taking part whose "of" names who takes part ("the participation of X", "under
-#: the leadership of X", "through the mediation of X").
-PART_NOUNS = frozenset("participation leadership mediation chairmanship".split())
+#: Nouns of taking part whose "of" names who takes part ("the participation of X", "through
+#: the mediation of X"; not "without the participation of X").
+PART_NOUNS = frozenset("participation mediation".split())
 #: Verbs whose subject is the journalist, not an actor ("X contributed to this report").
 REPORTER_VERBS = frozenset("contributed contributing reports reporting reported".split())
 BE_VERBS = frozenset("is are was were be been being 's".split())
@@ -97,6 +104,23 @@ def role_of(root: TokenLike) -> Role:
     if dep in ("amod", "compound", "poss"):
         return _modifier_role(token)
     return "other"
+
+
+def _not_a_target(noun: TokenLike, delegate: bool) -> bool:
+    """Others do not act on the noun: it is no object of "on"/"against" ("sanctions on the
+    government of Iran", "attacks on the forces of Russia") and, unless it names envoys (whom
+    talks bring together), no object of a verb ("struck the command of Hezbollah")."""
+    if noun.dep_ == "pobj":
+        return noun.head.text.lower() not in TARGET_PREPS
+    return delegate or noun.dep_ != "dobj"
+
+
+def _negated(noun: TokenLike) -> bool:
+    """"without the participation of", "no participation of"."""
+    children = getattr(noun, "children", ())
+    return (noun.dep_ == "pobj" and noun.head.text.lower() == "without") or any(
+        c.dep_ == "neg" or (c.dep_ == "det" and c.text.lower() == "no") for c in children
+    )
 
 
 def _chain_top(token: TokenLike) -> TokenLike:
@@ -135,13 +159,14 @@ def _object_role(prep: TokenLike) -> Role:
         return "other" if _wished(prep.head) else "meet"
     if word == "between" and governor in TRUCE_WORDS:
         return "meet"  # "a ceasefire between Israel and Hezbollah"
-    if word in ("of", "from") and governor in GOVERNMENT_NOUNS | ENVOY_NOUNS:
+    if word in ("of", "from") and governor in GOVERNMENT_NOUNS | DELEGATE_NOUNS and (
+            _not_a_target(prep.head, governor in DELEGATE_NOUNS)):
         return "proxy"  # "representatives of the United States", "delegations from Qatar"
     if word == "to" and governor == "according":
         return "speaker"  # "according to Ukraine's chief negotiator Rustem Umerov"
     if word == "by" and governor in SPEECH_NOUNS:
         return "speaker"  # "remarks by Russian Deputy Prime Minister Alexey Overchuk"
-    if word == "of" and governor in PART_NOUNS:
+    if word == "of" and governor in PART_NOUNS and not _negated(prep.head):
         return "agent"  # "with the participation of Turkish Foreign Minister Hakan Fidan"
     if word in LOCATIVE_PREPS or (word in ("to", "from") and governor in MOTION_WORDS):
         return "locative"

@@ -163,7 +163,9 @@ class SlavicNlp:
         spans = [_own_given(toks, span, gaz) for span in _gazetteer_spans(toks, gaz)]
         names = _name_starts(doc.spans, spans, toks)
         for i, j, hits in spans:
-            role = ctx.role(toks[i:j], demonym=all(h.kind == "demonym" for h in hits))
+            role = ctx.role(toks[i:j], demonym=all(h.kind == "demonym" for h in hits),
+                            person=any(h.actor is not None and h.actor.type == "person"
+                                       for h in hits))
             if role != "other" and _title_state(toks, i, j, hits, names, text):
                 role = "other"
             found.append(_cand(toks[i:j], "", text, title_len, role, hits))
@@ -250,7 +252,7 @@ class SlavicNlp:
             label if not hits else "",
             text,
             title_len,
-            ctx.role(toks),
+            ctx.role(toks, person=label == "PERSON"),
             hits,
             tuple(latin.split()),
         )
@@ -583,9 +585,18 @@ _UK_OPENERS = frozenset("що і й та але а проте однак як к
 _UK_BETWEEN = frozenset("вже не нібито також теж ще навіть вчора сьогодні офіційно".split())
 _AND_WORDS = _AND | {"й"}
 _APOSTROPHES = frozenset({"'", "’", "ʼ"})
+#: Prepositions (the parser's part of speech is unreliable in Ukrainian: it reads "секретар" as
+#: a verb): a title does not run past one.
+_UK_PREPOSITIONS = frozenset(
+    "після до з із зі у в на від для про під над за через між без біля перед при по щодо".split()
+)
 #: What ends a quote or a clause before ", заявив X": a comma, dashes, closing quotes.
-_SAID_MARKS = frozenset({",", "-", "–", "—", "»", '"', "”", "“"})
+_DASHES = frozenset({"-", "–", "—"})
 _QUOTE_ENDS = frozenset({"»", '"', "”", "“"})
+_QUOTE_OPENS = frozenset({"«", '"', "“", "„"})
+_SAID_MARKS = frozenset({","}) | _DASHES | _QUOTE_ENDS
+#: "взяти участь" in its forms: візьмуть, взяли, беруть, бере.
+_TAKE = _stems("візьм взя бер")
 
 
 @dataclass
@@ -594,9 +605,10 @@ class _Context:
     children: dict[str, list[_Tok]]
     uk: UkrainianForms | None = None
 
-    def role(self, toks: Sequence[_Tok], demonym: bool = False) -> Role:
+    def role(self, toks: Sequence[_Tok], demonym: bool = False, person: bool = False) -> Role:
         """``demonym``: the mention is a demonym ("российские", "росіяни"), whose adjective and
-        people's-name forms the surface rules read where the parse says nothing."""
+        people's-name forms the surface rules read where the parse says nothing; ``person``:
+        it names a person (whom a title before the name can introduce)."""
         ids = {t.id for t in toks}
         own = next((t for t in toks if t.head_id not in ids), toks[0])
         root, seen, listed = own, 0, True
@@ -634,33 +646,63 @@ class _Context:
             return "speaker"
         if demonym:
             return self._surface_role(toks[0])
-        return self._subject_by_form(toks) or self._said_before(toks) or "other"
+        return self._subject_by_form(toks) or self._said_before(toks, person) or "other"
 
-    def _said_before(self, toks: Sequence[_Tok]) -> Role | None:
+    def _said_before(self, toks: Sequence[_Tok], person: bool = False) -> Role | None:
         """In Ukrainian, a name right after the speech verb that follows a quote or a clause
         (", заявив Зеленський", "– сказав Ківерь", "», повідомляє Генштаб"), or after it and
         its title ("Про це повідомив речник Кремля Дмитро Пєсков"), is the speaker, which the
         Russian parser misses in about half of such cases."""
         if self.uk is None:
             return None
-        verb = self._past_title(self._next(toks[0], -1), speech=True)
+        before = self._next(toks[0], -1)
+        verb = self._past_title(before, speech=True)
         after = self._next(toks[-1], 1)
-        if verb is not self._next(toks[0], -1) and after is not None and after.text[:1].isupper():
-            return None  # in the title: "повідомив керівник Офісу президента Андрій Єрмак"
+        if verb is not before and (not self.uk.nominative(toks[-1].text) or (
+                not person and after is not None and after.text[:1].isupper())):
+            return None  # a body in the title of a person named after it: "повідомив керівник
+            # Офісу президента Андрій Єрмак" (the person speaks)
         mark = self._next(verb, -1) if verb is not None else None
         if verb is not None and verb.text == ":" and mark is not None and norm_word(
                 mark.text).startswith(SOURCE):
             return "speaker"  # "Джерело: голова Донецької ОВА Вадим Філашкін"
-        if verb is not None and verb.text.lower() == "участь":
+        if verb is not None and verb.text.lower() == "участь" and self._takes_part(mark):
             return "agent"  # "У зустрічі візьмуть участь ... Дмитро Козак"
-        if (verb is not None and verb is self._next(toks[0], -1) and verb.text in "–—"
-                and mark is not None and mark.text in _QUOTE_ENDS):
+        if (verb is not None and verb is before and verb.text in _DASHES
+                and mark is not None and mark.text in _QUOTE_ENDS
+                and self._quote_opens(mark) and not self._verb_after(toks[-1])):
             return "speaker"  # "«Сподіваємося», що росіяни «скажуть «так» миру» – Рубіо"
         return "speaker" if (
             verb is not None and mark is not None
             and (mark.text in _SAID_MARKS or mark.text.lower() == "це")
             and norm_word(verb.text).startswith(SPEECH) and self.uk.finite_verb(verb.text.lower())
         ) else None
+
+    def _takes_part(self, verb: _Tok | None) -> bool:
+        """"візьмуть участь", "взяли участь", "беруть участь" — not after "не"."""
+        if verb is None or not norm_word(verb.text).startswith(_TAKE):
+            return False
+        before = self._next(verb, -1)
+        return before is None or before.text.lower() != "не"
+
+    def _quote_opens(self, end: _Tok) -> bool:
+        """The quote that ``end`` closes opens its sentence (a headline's or a lead's quote, not
+        a name in quotes: "Лідер партії «Батьківщина» – Тимошенко")."""
+        sentence = end.id.partition("_")[0]
+        first = next((t for t in self.by_id.values() if t.id.partition("_")[0] == sentence),
+                     None)
+        return first is not None and first.text in _QUOTE_OPENS
+
+    def _verb_after(self, tok: _Tok, within: int = 2) -> bool:
+        """A finite verb within the next ``within`` words."""
+        uk = self.uk
+        for k in range(1, within + 1):
+            nxt = self._next(tok, k)
+            split = self._next(tok, k + 1)  # "прем", "’", "єр-міністр": one word, no verb
+            if (nxt is not None and uk is not None and uk.finite_verb(nxt.text.lower())
+                    and (split is None or split.text not in _APOSTROPHES)):
+                return True
+        return False
 
     def _subject_by_form(self, toks: Sequence[_Tok]) -> Role | None:
         """In Ukrainian, a name in the nominative that opens a clause (after a comma too:
@@ -691,6 +733,8 @@ class _Context:
             word = tok.text.lower()
             if uk.finite_verb(word) or word.startswith("готов"):
                 return "speaker" if norm_word(word).startswith(SPEECH) else "agent"
+            if word in _AND_WORDS and self._verb_after(tok, 1):
+                return None  # verbs joined, not names: "відвідав Київ і заявив"
             if word in _AND_WORDS or (joined and (
                     tok.text[:1].isupper() or norm_word(word).startswith(TITLES))):
                 joined = True  # a name joined to it: "Індія та Пакистан досягли", "Алієв та
@@ -704,21 +748,28 @@ class _Context:
     def _past_title(self, prev: _Tok | None, speech: bool = False) -> _Tok | None:
         """The word before the title in the nominative that a name follows, within five words
         ("Прессекретарка Білого дому Каролін Лівітт заявила": the clause opens with the
-        title; with ``speech``, seven: "Про це повідомив речник Кремля Дмитро Пєсков"), else
-        ``prev``."""
-        uk, tok = self.uk, prev
+        title; with ``speech``, seven: "Про це повідомив речник Кремля Дмитро Пєсков"), or
+        before the first of two titles joined by "та"/"і" ("голова делегації та секретар
+        РНБО Рустем Умєров"), else ``prev``. A title's words are nouns, adjectives and names:
+        the walk stops at a verb or a preposition ("відвідав Київ" is no title's)."""
+        uk, tok, found = self.uk, prev, None
         for _ in range(7 if speech else 5):
             if tok is None or uk is None or (tok.pos == "PUNCT" and not tok.text[-1:].isalpha()):
-                return prev
+                return found or prev
+            low = tok.text.lower()
+            if low in _UK_PREPOSITIONS or uk.finite_verb(low):
+                return found or prev  # a title's words are nouns, adjectives, names and "та"
             last = tok.text.split("-")[-1]  # "прем’єр-міністр" is read as "прем", "’", "єр-міністр"
             if norm_word(last).startswith(TITLES) and uk.nominative(last):
                 before = self._next(tok, -1)
                 if before is not None and before.text in _APOSTROPHES:
                     before = self._next(before, -1)
                     before = self._next(before, -1) if before is not None else None
-                return before
+                if before is None or before.text.lower() not in _AND_WORDS:
+                    return before
+                found = before  # two titles joined: "голова делегації та секретар РНБО"
             tok = self._next(tok, -1)
-        return prev
+        return found or prev
 
     def _said_in(self, verb: _Tok, word: str) -> bool:
         """"В Кремле заявили", "сообщили в Минобороны", "У Міноборони повідомили": a speech

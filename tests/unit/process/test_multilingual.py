@@ -454,9 +454,22 @@ def test_ukrainian_subject_after_its_title(model_tagger) -> None:  # type: ignor
     # a clause after a comma; not the name before it
     got = roles("Після зустрічі з радниками, Володимир Зеленський висловив сподівання на мир.")
     assert got["Володимир Зеленський"] == "agent"
-    # a title in another case opens no clause
-    assert roles("Вони зустрілися з президентом Азербайджану Ільхамом Алієвим у Баку."
-                 )["Ільхамом Алієвим"] != "agent"
+    # what a title does not reach: an object after the title's own verb, a name after a
+    # preposition, a body named in the title, a name in quotes, a list of objects, "не"
+    for text, name in [
+        ("Прем’єр-міністр Польщі відвідав Київ і заявив про підтримку.", "Київ"),
+        ("Генсек ООН засудив Ізраїль і закликав до перемир'я.", "Ізраїль"),
+        ("«Ми готові», – заявив президент після візиту Трампа.", "Трампа"),
+        ("Міністр оборони США Піт Гегсет заявив, що допомога триватиме.", "США"),
+        ("Лідер партії «Батьківщина» – Юлія Тимошенко.", "Юлія Тимошенко"),
+        ("Росія атакувала Одесу, Харків і вбила трьох людей.", "Харків"),
+        ("У зустрічі не візьме участь Володимир Зеленський.", "Володимир Зеленський"),
+    ]:
+        assert roles(text)[name] == "other", text
+    assert roles("Про це повідомив речник Кремля Дмитро Пєсков РБК.")["Дмитро Пєсков"] == "speaker"
+    # a title with no name after it: the body speaks through it (the annotators name it in 8
+    # of 11 such train + dev items)
+    assert roles("Міністр оборони США заявив, що допомога триватиме.")["США"] == "speaker"
 
 
 def test_a_person_the_ner_ran_into_from_a_known_name(model_tagger) -> None:  # type: ignore[no-untyped-def]
@@ -478,11 +491,11 @@ def test_a_known_name_with_a_middle_initial(model_tagger) -> None:  # type: igno
     tags = model_tagger.tag_batch([
         ("", "Deputy Secretary of State Wendy R. Sherman led a U.S. delegation to Geneva, "
              "where she met Russian Deputy Foreign Minister Sergey Ryabkov."),
-        ("", "Secretary Antony J. Blinken spoke with Foreign Minister Dmytro Kuleba."),
+        ("", "Former president Leonid M. Kravchuk spoke with Foreign Minister Dmytro Kuleba."),
         ("", "Frank R. Smith, a local farmer, said the harvest was poor."),  # no known name
     ])
     assert "Wendy Sherman" in names(tags[0])
-    assert "Antony Blinken" in names(tags[1])
+    assert "Leonid Kravchuk" in names(tags[1])  # "Kravchuk" alone is a weak alias
     assert "Frank R. Smith" in names(tags[2])
 
 

@@ -53,6 +53,9 @@ def test_who_takes_part_acts() -> None:
     doc = parse(["the", "participation", "of", "Fidan"], [1, 1, 1, 2],
                 ["det", "ROOT", "prep", "pobj"])
     assert role_of(doc[3]) == "agent"
+    doc = parse(["without", "the", "participation", "of", "Kyiv"], [0, 2, 0, 2, 3],
+                ["ROOT", "det", "pobj", "prep", "pobj"])
+    assert role_of(doc[4]) == "other"
     doc = parse(["the", "capital", "of", "Ukraine"], [1, 1, 1, 2], ["det", "ROOT", "prep", "pobj"])
     assert role_of(doc[3]) == "other"
 
@@ -71,6 +74,11 @@ def test_states_acting_through_their_delegations_and_the_sides_of_a_ceasefire() 
     assert role_of(doc[3]) == "other"
     doc = parse(["people", "from", "Qatar"], [0, 0, 1], ["ROOT", "prep", "pobj"])
     assert role_of(doc[2]) == "other"
+    # what others act on: "sanctions on the government / the delegation of Iran"
+    for noun in ("government", "delegation"):
+        doc = parse(["sanctions", "on", "the", noun, "of", "Iran"], [0, 0, 3, 1, 3, 4],
+                    ["ROOT", "prep", "det", "pobj", "prep", "pobj"])
+        assert role_of(doc[5]) == "other"
 
 
 def test_demonym_acts_through_forces_but_not_through_a_title() -> None:
