@@ -44,6 +44,8 @@ DELEGATE_NOUNS = frozenset(
     """representatives representative envoy envoys delegation delegations negotiators
     officials diplomats""".split()
 )
+#: Nouns whose "of"/"from" names the state acting through them (one set, not a union per call).
+STATE_BODY_NOUNS = GOVERNMENT_NOUNS | DELEGATE_NOUNS
 #: Prepositions of what is acted on ("sanctions on", "strikes against").
 TARGET_PREPS = frozenset("on against upon at".split())
 #: Verbs whose object a delegation stands for ("delegations representing Ukraine").
@@ -117,10 +119,9 @@ def _not_a_target(noun: TokenLike, delegate: bool) -> bool:
 
 def _negated(noun: TokenLike) -> bool:
     """"without the participation of", "no participation of"."""
-    children = getattr(noun, "children", ())
-    return (noun.dep_ == "pobj" and noun.head.text.lower() == "without") or any(
-        c.dep_ == "neg" or (c.dep_ == "det" and c.text.lower() == "no") for c in children
-    )
+    return (noun.dep_ == "pobj" and noun.head.text.lower() == "without") or _has_child(
+        noun, "neg") or any(c.dep_ == "det" and c.text.lower() == "no"
+                            for c in getattr(noun, "children", ()))
 
 
 def _chain_top(token: TokenLike) -> TokenLike:
@@ -159,7 +160,7 @@ def _object_role(prep: TokenLike) -> Role:
         return "other" if _wished(prep.head) else "meet"
     if word == "between" and governor in TRUCE_WORDS:
         return "meet"  # "a ceasefire between Israel and Hezbollah"
-    if word in ("of", "from") and governor in GOVERNMENT_NOUNS | DELEGATE_NOUNS and (
+    if word in ("of", "from") and governor in STATE_BODY_NOUNS and (
             _not_a_target(prep.head, governor in DELEGATE_NOUNS)):
         return "proxy"  # "representatives of the United States", "delegations from Qatar"
     if word == "to" and governor == "according":
