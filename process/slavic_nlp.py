@@ -145,7 +145,7 @@ class SlavicNlp:
     def candidates(self, text: str, title_len: int, gaz: Gazetteer, lang: str) -> list[Candidate]:
         from natasha import Doc
 
-        doc = Doc(sentence_breaks(text))
+        doc = Doc(whole_words(sentence_breaks(text)))
         doc.segment(self.segmenter)
         doc.tag_morph(self.morph)
         doc.parse_syntax(self.syntax)
@@ -284,6 +284,17 @@ def sentence_breaks(text: str) -> str:
     of the lead goes wrong. Same length: every offset stays. (A single line break is left: a
     full stop in its place would join the two words.)"""
     return _UNENDED_LINE.sub(lambda m: m.group(1) + ".", text)
+
+
+_SPLIT_APOSTROPHE = re.compile(r"(?<=[а-яёіїєґА-ЯЁІЇЄҐ])['’](?=[а-яёіїєґА-ЯЁІЇЄҐ])")
+
+
+def whole_words(text: str) -> str:
+    """``text`` with an apostrophe inside a Cyrillic word written as the Ukrainian letter
+    apostrophe (U+02BC): Natasha's segmenter splits "прем’єр-міністр" and "Мар'їнка" at a
+    typographic or ASCII apostrophe ("прем", "’", "єр-міністр"), and the parse and the name
+    rules then read three words; U+02BC is a letter to it. Same length: every offset stays."""
+    return _SPLIT_APOSTROPHE.sub("\u02bc", text)
 
 
 def _compound_states(tok: _Tok, gaz: Gazetteer) -> list[tuple[_Tok, tuple[Hit, ...]]]:
@@ -561,7 +572,8 @@ class UkrainianForms:
 
     @functools.lru_cache(maxsize=50_000)  # noqa: B019 - one instance per process
     def tags(self, word: str) -> tuple[str, ...]:
-        return tuple(str(p.tag) for p in self._morph.parse(word)[:4])
+        # The dictionary writes the apostrophe as ASCII ("прем'єр"; not "премʼєр").
+        return tuple(str(p.tag) for p in self._morph.parse(_apostrophe(word))[:4])
 
     def nominative(self, word: str) -> bool:
         """The word's likeliest reading is a nominative ("Україна", "США"; not "України",
@@ -584,7 +596,6 @@ class UkrainianForms:
 _UK_OPENERS = frozenset("що і й та але а проте однак як коли бо оскільки адже хоча тоді це".split())
 _UK_BETWEEN = frozenset("вже не нібито також теж ще навіть вчора сьогодні офіційно".split())
 _AND_WORDS = _AND | {"й"}
-_APOSTROPHES = frozenset({"'", "’", "ʼ"})
 #: Prepositions (the parser's part of speech is unreliable in Ukrainian: it reads "секретар" as
 #: a verb): a title does not run past one.
 _UK_PREPOSITIONS = frozenset(
@@ -698,9 +709,7 @@ class _Context:
         uk = self.uk
         for k in range(1, within + 1):
             nxt = self._next(tok, k)
-            split = self._next(tok, k + 1)  # "прем", "’", "єр-міністр": one word, no verb
-            if (nxt is not None and uk is not None and uk.finite_verb(nxt.text.lower())
-                    and (split is None or split.text not in _APOSTROPHES)):
+            if nxt is not None and uk is not None and uk.finite_verb(nxt.text.lower()):
                 return True
         return False
 
@@ -759,12 +768,9 @@ class _Context:
             low = tok.text.lower()
             if low in _UK_PREPOSITIONS or uk.finite_verb(low):
                 return found or prev  # a title's words are nouns, adjectives, names and "та"
-            last = tok.text.split("-")[-1]  # "прем’єр-міністр" is read as "прем", "’", "єр-міністр"
+            last = tok.text.split("-")[-1]  # "прем'єр-міністр", "віцепрезидент-…": its last part
             if norm_word(last).startswith(TITLES) and uk.nominative(last):
                 before = self._next(tok, -1)
-                if before is not None and before.text in _APOSTROPHES:
-                    before = self._next(before, -1)
-                    before = self._next(before, -1) if before is not None else None
                 if before is None or before.text.lower() not in _AND_WORDS:
                     return before
                 found = before  # two titles joined: "голова делегації та секретар РНБО"

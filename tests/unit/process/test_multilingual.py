@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from process.evaluate import read_jsonl
+from process.normalize import fold
 
 CORPUS = Path(__file__).resolve().parents[3] / "tests" / "data" / "corpus"
 pytestmark = pytest.mark.model
@@ -470,6 +471,23 @@ def test_ukrainian_subject_after_its_title(model_tagger) -> None:  # type: ignor
     # a title with no name after it: the body speaks through it (the annotators name it in 8
     # of 11 such train + dev items)
     assert roles("Міністр оборони США заявив, що допомога триватиме.")["США"] == "speaker"
+
+
+def test_a_ukrainian_word_with_an_apostrophe_is_one_word(model_tagger) -> None:  # type: ignore[no-untyped-def]
+    gaz = model_tagger.gazetteer
+
+    def roles(text: str) -> dict[str, str]:
+        return {fold(" ".join(c.tokens)): c.role
+                for c in model_tagger.slavic.candidates(text, 0, gaz, "uk")}
+
+    # The segmenter split "В’ячеслав" at the apostrophe: only "Гладков" was left, no speaker;
+    # "Ар’єв" was no name at all.
+    got = roles("Про це повідомив губернатор Бєлгородської області В’ячеслав Гладков.")
+    assert got["в'ячеслав гладков"] == "speaker"
+    assert roles("Народний депутат Володимир Ар’єв заявив про переговори.") == {
+        "володимир ар'єв": "speaker"}
+    assert roles("Прем'єр-міністр України Юлія Свириденко заявила, що уряд готовий.")[
+        "юлія свириденко"] == "speaker"
 
 
 def test_a_person_the_ner_ran_into_from_a_known_name(model_tagger) -> None:  # type: ignore[no-untyped-def]

@@ -9,7 +9,7 @@ import pytest
 from process.lang import detect_language
 from process.normalize import fold
 from process.slavic import alias_variants, norm_word, term_regex, to_latin
-from process.slavic_nlp import sentence_breaks
+from process.slavic_nlp import sentence_breaks, whole_words
 from process.topics import term_pattern
 
 
@@ -125,3 +125,10 @@ def test_a_line_without_a_full_stop_ends_its_sentence_at_a_paragraph_break(
     text: str, expected: str
 ) -> None:
     assert sentence_breaks(text) == expected
+
+
+def test_an_apostrophe_inside_a_cyrillic_word_keeps_the_word_whole() -> None:
+    text = "Прем’єр-міністр і Вʼячеслав Ар'єв, 'цитата' та O’Brien"
+    got = whole_words(text)
+    assert got == "Премʼєр-міністр і Вʼячеслав Арʼєв, 'цитата' та O’Brien"
+    assert len(got) == len(text)  # every offset stays
