@@ -44,6 +44,11 @@ class Features:
     lead: int = 0  # mentions in the first ~50 words after the title
     lead_acting: int = 0  # ... of them acting
     title_head: bool = False  # named at the start of the headline (its usual subject)
+    # Beside the article's other actors: who acts most is who the story is about.
+    acting_share: float = 1.0  # this actor's share of all acting mentions in the article
+    acting_top: float = 1.0  # its acting mentions ÷ those of the actor acting most
+    acting_rank: float = 0.0  # 0 = acts most, 1 = acts least
+    acting_actors: int = 1  # distinct actors acting in the article
 
 
 SHORT_TEXT = 800  # characters: an RSS summary, not an article
@@ -67,6 +72,10 @@ def features(
     total = sum(counts)
     rank = counts.index(len(mentions)) if len(mentions) in counts else 0
     known = next((m for m in mentions if m.known), mentions[0])
+    acting = sum(1 for m in mentions if m.role in ACTING)
+    others = [g for g in groups if g is not mentions]  # ``mentions`` is one of ``groups``
+    others_acting = [sum(1 for m in g if m.role in ACTING) for g in others]
+    all_acting = [acting, *others_acting]
     lead_end = title_len + LEAD_CHARS if title_len else LEAD_CHARS
     in_lead = [m for m in mentions if not m.in_title and m.start < lead_end]
     return Features(
@@ -86,7 +95,11 @@ def features(
         known=any(m.known for m in mentions),
         long=length > LONG_TEXT,
         mentions=len(mentions),
-        acting=sum(1 for m in mentions if m.role in ACTING),
+        acting=acting,
+        acting_share=acting / sum(all_acting) if sum(all_acting) else 0.0,
+        acting_top=acting / max(all_acting) if max(all_acting) else 0.0,
+        acting_rank=sum(1 for n in others_acting if n > acting) / max(len(all_acting) - 1, 1),
+        acting_actors=sum(1 for n in all_acting if n),
         in_title=any(m.in_title for m in mentions),
         first=min(m.start for m in mentions) / max(length, 1),
     )
@@ -116,7 +129,8 @@ LEARNED_FEATURES = (
     "rule", "mentions", "share", "rank", "acting", "agent", "speaker", "proxy", "meet",
     "locative", "other", "in_title", "first", "person", "state", "organization", "group",
     "known", "conflict", "short", "long", "length", "parsed", "actors", "lead", "lead_acting",
-    "title_head", "state_acting", "person_acting", "short_mentions",
+    "title_head", "state_acting", "person_acting", "short_mentions", "acting_share",
+    "acting_top", "acting_rank", "acting_actors",
 )
 SALIENCE_FILE = Path(__file__).parent / "data" / "salience.learned.json"
 
@@ -154,6 +168,10 @@ def feature_row(f: Features) -> np.ndarray:
         math.log1p(f.acting) * (f.type == "state"),
         math.log1p(f.acting) * (f.type == "person"),
         math.log1p(f.mentions) * f.short,
+        f.acting_share,
+        f.acting_top,
+        f.acting_rank,
+        math.log1p(f.acting_actors),
     ])
 
 

@@ -47,3 +47,22 @@ def test_a_person_known_by_one_word_only_is_never_principal() -> None:
         assert actors["Cerelyn Davis"].salience >= 0.5  # the same evidence, a full name
         assert actors["Blumenthal"].salience >= 0.5  # after a title: "Senator Blumenthal"
         assert actors["Breakthrough"].salience < 0.5
+
+
+def test_who_acts_most_beside_the_others() -> None:
+    from process.mentions import ActorMention
+    from process.salience import features
+
+    def m(name: str, role: str, start: int) -> ActorMention:
+        return ActorMention(name, "person", None, role, False, start, True)  # type: ignore[arg-type]
+
+    talks = [m("Umerov", "speaker", 0), m("Umerov", "agent", 50), m("Umerov", "meet", 90)]
+    host = [m("Fidan", "speaker", 20), m("Fidan", "other", 70)]
+    venue = [m("Erdogan", "other", 120)]
+    groups = [talks, host, venue]
+    first, second, third = (features(g, 400, True, groups) for g in groups)
+    assert (first.acting_share, first.acting_top, first.acting_rank) == (0.75, 1.0, 0.0)
+    assert (second.acting_share, round(second.acting_top, 3), second.acting_rank) == (
+        0.25, 0.333, 0.5)
+    assert (third.acting_share, third.acting_top, third.acting_rank) == (0.0, 0.0, 1.0)
+    assert first.acting_actors == second.acting_actors == third.acting_actors == 2
