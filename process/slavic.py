@@ -147,10 +147,17 @@ _UK = {
     "'": "",
     "\u2019": "",
     "\u02bc": "",
+    "\u2018": "",
+    "`": "",
 }
 #: Word-initial forms of the 2010 scheme.
 _UK_INITIAL = {"є": "ye", "ї": "yi", "й": "y", "ю": "yu", "я": "ya"}
 _UK_LETTERS = frozenset("ієїґ")
+#: An apostrophe between Cyrillic letters: Ukrainian spelling ("Мар'яна"); Russian writes ъ.
+_APOSTROPHE_IN_WORD = re.compile(r"(?<=[а-яёіїєґА-ЯЁІЇЄҐ])['’‘`ʼ](?=[а-яёіїєґА-ЯЁІЇЄҐ])")
+#: Apostrophes, read inside a word: after one, є ї ю я take their in-word forms ("Мар'яна" →
+#: Mariana, "Ар'єв" → Ariev), as the 2010 scheme has it (Знам'янка → Znamianka).
+_APOSTROPHE_CHARS = frozenset("'’‘`ʼ")
 
 
 def to_latin(name: str, lang: str) -> str:
@@ -158,7 +165,7 @@ def to_latin(name: str, lang: str) -> str:
     Ukrainian-only letters is read as Ukrainian). Latin text is returned unchanged."""
     if not is_cyrillic(name):
         return name
-    if lang == "uk" or _UK_LETTERS & set(name.lower()):
+    if lang == "uk" or _UK_LETTERS & set(name.lower()) or _APOSTROPHE_IN_WORD.search(name):
         return " ".join(_uk_word(w) for w in name.split())
     import iuliia
 
@@ -192,7 +199,7 @@ def _uk_word(word: str) -> str:
             latin = "gh"  # зг → zgh, not zh
         elif ch == "о" and i and lower[i - 1] == "ь":
             latin = "yo"  # ьо: Kovalyov, as the English-language press writes Ковальов
-        elif i == 0 or not lower[i - 1].isalpha():
+        elif i == 0 or not lower[i - 1].isalpha() or lower[i - 1] in _APOSTROPHE_CHARS:
             latin = _UK_INITIAL.get(ch, _UK.get(ch, ch))
         else:
             latin = _UK.get(ch, ch)

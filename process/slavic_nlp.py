@@ -90,7 +90,7 @@ LABELS = {"PER": "PERSON", "ORG": "ORG", "LOC": "GPE"}
 #: read off a demonym's ending: the Russian tagger's part of speech is unreliable on
 #: Ukrainian words.
 _ADJECTIVE = re.compile(
-    r"^[а-яёіїєґ]+(?:ск|цк|ськ|цьк|зьк)(?:ий|ій|ый|ой|ая|ое|ые|ие|ых|их|ым|им|ого|ому|ою|ей|ую|"
+    r"^[а-яёіїєґʼ']+(?:ск|цк|ськ|цьк|зьк)(?:ий|ій|ый|ой|ая|ое|ые|ие|ых|их|ым|им|ого|ому|ою|ей|ую|"
     r"ыми|ими|а|е|і|у|ої|ім)$"
 )
 #: Instrumental endings: "с американцами", "зі Сполученими Штатами", "з Росією" (not "з
@@ -286,14 +286,15 @@ def sentence_breaks(text: str) -> str:
     return _UNENDED_LINE.sub(lambda m: m.group(1) + ".", text)
 
 
-_SPLIT_APOSTROPHE = re.compile(r"(?<=[а-яёіїєґА-ЯЁІЇЄҐ])['’](?=[а-яёіїєґА-ЯЁІЇЄҐ])")
+_SPLIT_APOSTROPHE = re.compile(r"(?<=[а-яёіїєґА-ЯЁІЇЄҐ])['’‘`](?=[а-яёіїєґА-ЯЁІЇЄҐ])")
 
 
 def whole_words(text: str) -> str:
     """``text`` with an apostrophe inside a Cyrillic word written as the Ukrainian letter
     apostrophe (U+02BC): Natasha's segmenter splits "прем’єр-міністр" and "Мар'їнка" at a
-    typographic or ASCII apostrophe ("прем", "’", "єр-міністр"), and the parse and the name
-    rules then read three words; U+02BC is a letter to it. Same length: every offset stays."""
+    typographic, ASCII or backtick apostrophe ("прем", "’", "єр-міністр"), and the parse and
+    the name rules then read three words; U+02BC is a letter to it. Same length: every offset
+    stays."""
     return _SPLIT_APOSTROPHE.sub("\u02bc", text)
 
 

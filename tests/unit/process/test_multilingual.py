@@ -486,8 +486,12 @@ def test_a_ukrainian_word_with_an_apostrophe_is_one_word(model_tagger) -> None: 
     assert got["в'ячеслав гладков"] == "speaker"
     assert roles("Народний депутат Володимир Ар’єв заявив про переговори.") == {
         "володимир ар'єв": "speaker"}
-    assert roles("Прем'єр-міністр України Юлія Свириденко заявила, що уряд готовий.")[
+    # the title's word is whole too: the name after it is the subject
+    assert roles("Прем’єр-міністр Юлія Свириденко заявила, що уряд готовий.")[
         "юлія свириденко"] == "speaker"
+    # a demonym's adjective with an apostrophe is an adjective: no side of the talks
+    assert roles("Зеленський провів переговори з в’єтнамським лідером.")[
+        "в'єтнамським"] == "other"
 
 
 def test_a_person_the_ner_ran_into_from_a_known_name(model_tagger) -> None:  # type: ignore[no-untyped-def]

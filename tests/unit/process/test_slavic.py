@@ -128,7 +128,15 @@ def test_a_line_without_a_full_stop_ends_its_sentence_at_a_paragraph_break(
 
 
 def test_an_apostrophe_inside_a_cyrillic_word_keeps_the_word_whole() -> None:
-    text = "Прем’єр-міністр і Вʼячеслав Ар'єв, 'цитата' та O’Brien"
+    text = "Прем’єр-міністр і Вʼячеслав Ар'єв, Дар‘я, Мар`яна, 'цитата' та O’Brien"
     got = whole_words(text)
-    assert got == "Премʼєр-міністр і Вʼячеслав Арʼєв, 'цитата' та O’Brien"
+    assert got == "Премʼєр-міністр і Вʼячеслав Арʼєв, Дарʼя, Марʼяна, 'цитата' та O’Brien"
     assert len(got) == len(text)  # every offset stays
+
+
+@pytest.mark.parametrize("apostrophe", ["'", "’", "‘", "`", "ʼ"])
+def test_a_name_with_an_apostrophe_is_spelt_alike_whichever_apostrophe(apostrophe: str) -> None:
+    # word-initial forms after it, as the press writes them; Ukrainian even in a Russian
+    # text (Russian spelling has no apostrophe)
+    assert to_latin(f"В{apostrophe}ячеслав Дар{apostrophe}я", "uk") == "Vyacheslav Darya"
+    assert to_latin(f"Мар{apostrophe}яна Петренко", "ru") == "Maryana Petrenko"
