@@ -44,11 +44,16 @@ class Features:
     lead: int = 0  # mentions in the first ~50 words after the title
     lead_acting: int = 0  # ... of them acting
     title_head: bool = False  # named at the start of the headline (its usual subject)
-    # Beside the article's other actors: who acts most is who the story is about.
-    acting_share: float = 1.0  # this actor's share of all acting mentions in the article
-    acting_top: float = 1.0  # its acting mentions ÷ those of the actor acting most
-    acting_rank: float = 0.0  # 0 = acts most, 1 = acts least
-    acting_actors: int = 1  # distinct actors acting in the article
+    # Beside the article's other actors (who acts most is who the story is about). Left out,
+    # they are an actor's alone in its article (see __post_init__).
+    acting_rank: float | None = None  # share of the acting actors that act more; 1: not acting
+    acting_actors: int | None = None  # distinct actors acting in the article
+
+    def __post_init__(self) -> None:
+        if self.acting_rank is None:
+            object.__setattr__(self, "acting_rank", 0.0 if self.acting else 1.0)
+        if self.acting_actors is None:
+            object.__setattr__(self, "acting_actors", 1 if self.acting else 0)
 
 
 SHORT_TEXT = 800  # characters: an RSS summary, not an article
@@ -73,9 +78,9 @@ def features(
     rank = counts.index(len(mentions)) if len(mentions) in counts else 0
     known = next((m for m in mentions if m.known), mentions[0])
     acting = sum(1 for m in mentions if m.role in ACTING)
-    others = [g for g in groups if g is not mentions]  # ``mentions`` is one of ``groups``
-    others_acting = [sum(1 for m in g if m.role in ACTING) for g in others]
-    all_acting = [acting, *others_acting]
+    all_acting = [sum(1 for m in g if m.role in ACTING) for g in groups] or [acting]
+    acting_actors = sum(1 for n in all_acting if n)
+    acting_more = sum(1 for n in all_acting if n > acting)
     lead_end = title_len + LEAD_CHARS if title_len else LEAD_CHARS
     in_lead = [m for m in mentions if not m.in_title and m.start < lead_end]
     return Features(
@@ -96,10 +101,8 @@ def features(
         long=length > LONG_TEXT,
         mentions=len(mentions),
         acting=acting,
-        acting_share=acting / sum(all_acting) if sum(all_acting) else 0.0,
-        acting_top=acting / max(all_acting) if max(all_acting) else 0.0,
-        acting_rank=sum(1 for n in others_acting if n > acting) / max(len(all_acting) - 1, 1),
-        acting_actors=sum(1 for n in all_acting if n),
+        acting_rank=acting_more / max(acting_actors, 1) if acting else 1.0,
+        acting_actors=acting_actors,
         in_title=any(m.in_title for m in mentions),
         first=min(m.start for m in mentions) / max(length, 1),
     )
@@ -129,8 +132,8 @@ LEARNED_FEATURES = (
     "rule", "mentions", "share", "rank", "acting", "agent", "speaker", "proxy", "meet",
     "locative", "other", "in_title", "first", "person", "state", "organization", "group",
     "known", "conflict", "short", "long", "length", "parsed", "actors", "lead", "lead_acting",
-    "title_head", "state_acting", "person_acting", "short_mentions", "acting_share",
-    "acting_top", "acting_rank", "acting_actors",
+    "title_head", "state_acting", "person_acting", "short_mentions", "acting_rank",
+    "acting_actors", "nobody_acts",
 )
 SALIENCE_FILE = Path(__file__).parent / "data" / "salience.learned.json"
 
@@ -168,10 +171,9 @@ def feature_row(f: Features) -> np.ndarray:
         math.log1p(f.acting) * (f.type == "state"),
         math.log1p(f.acting) * (f.type == "person"),
         math.log1p(f.mentions) * f.short,
-        f.acting_share,
-        f.acting_top,
         f.acting_rank,
-        math.log1p(f.acting_actors),
+        math.log1p(max(f.acting_actors or 0, 1)),
+        float(not f.acting_actors),  # no parse, or no actor doing anything: its own weight
     ])
 
 

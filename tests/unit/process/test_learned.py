@@ -170,3 +170,39 @@ def test_the_threshold_is_the_middle_of_a_broad_optimum_not_a_spike() -> None:
         f1[i] = 0.954
     f1[60] = 0.972  # a spike at the grid's end weighs no more than one inside would
     assert broad_optimum(grid, f1) == 0.48
+
+
+def test_the_topic_threshold_is_picked_on_f1_averaged_over_repeated_cross_validations(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import numpy as np
+
+    from process import fit
+
+    grid = list(fit.THRESHOLD_GRID)
+    # Two fold draws whose F1 curves are best on different stretches (0.26–0.46 and
+    # 0.40–0.60): alone each picks its own middle; averaged, the stretch both share.
+    curves = {
+        fit.CV_SEED: [0.96 if 0.26 <= t <= 0.46 else 0.95 for t in grid],
+        f"{fit.CV_SEED}-1": [0.96 if 0.40 <= t <= 0.60 else 0.95 for t in grid],
+    }
+    seen: list[str] = []
+
+    def cross_val(rows, n_folds, k, c, seed):  # type: ignore[no-untyped-def]
+        seen.append(seed)
+        return seed
+
+    monkeypatch.setattr(fit, "cross_val_probabilities", cross_val)
+    monkeypatch.setattr(fit, "f1_curve", lambda probs, labels: curves[probs])
+    rows = [fit.Row("a", True, "en", True, False, None, (), 0, np.zeros(1), "")]  # type: ignore[arg-type]
+    single = [fit.broad_optimum(grid, c) for c in curves.values()]
+    assert single == [0.36, 0.5]
+    assert fit.repeated_cv_threshold(rows, repeats=2) == 0.43
+    assert seen == [fit.CV_SEED, f"{fit.CV_SEED}-1"]  # the usual folds first, then others
+
+
+def test_shipped_layer_records_how_its_threshold_was_picked() -> None:
+    from process.fit import CV_REPEATS
+
+    (topic,) = [t for t in load_topics(TOPICS_DIR) if t.spec.name == "peace_talks"]
+    assert topic.learned is not None and topic.learned.fitted["cv_repeats"] == CV_REPEATS

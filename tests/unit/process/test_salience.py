@@ -58,11 +58,31 @@ def test_who_acts_most_beside_the_others() -> None:
 
     talks = [m("Umerov", "speaker", 0), m("Umerov", "agent", 50), m("Umerov", "meet", 90)]
     host = [m("Fidan", "speaker", 20), m("Fidan", "other", 70)]
+    also = [m("Lavrov", "speaker", 30)]
     venue = [m("Erdogan", "other", 120)]
-    groups = [talks, host, venue]
-    first, second, third = (features(g, 400, True, groups) for g in groups)
-    assert (first.acting_share, first.acting_top, first.acting_rank) == (0.75, 1.0, 0.0)
-    assert (second.acting_share, round(second.acting_top, 3), second.acting_rank) == (
-        0.25, 0.333, 0.5)
-    assert (third.acting_share, third.acting_top, third.acting_rank) == (0.0, 0.0, 1.0)
-    assert first.acting_actors == second.acting_actors == third.acting_actors == 2
+    groups = [talks, host, also, venue]
+    got = [features(g, 400, True, groups) for g in groups]
+    # the first acts most; a tie shares its place; who does not act is last
+    assert [f.acting_rank for f in got] == [0.0, 1 / 3, 1 / 3, 1.0]
+    assert {f.acting_actors for f in got} == {3}
+    # a copy of the actor's mentions counts as itself, not as one more actor
+    assert features(list(talks), 400, True, groups) == got[0]
+    # alone in its article, with no others given, or built by hand: the same
+    assert features(talks, 400, True, [talks]) == features(talks, 400)
+    alone = features(talks, 400)
+    assert (alone.acting_rank, alone.acting_actors) == (0.0, 1)
+    quiet = Features(mentions=1, acting=0, in_title=False, first=0.5)
+    assert (quiet.acting_rank, quiet.acting_actors) == (1.0, 0)
+
+
+def test_nobody_acting_has_its_own_input_not_a_count_of_zero() -> None:
+    import math
+
+    from process.salience import LEARNED_FEATURES, feature_row
+
+    row = dict(zip(LEARNED_FEATURES, feature_row(
+        Features(mentions=1, acting=0, in_title=False, first=0.5, acting_actors=0)), strict=True))
+    assert row["nobody_acts"] == 1.0 and row["acting_actors"] == math.log1p(1)
+    row = dict(zip(LEARNED_FEATURES, feature_row(
+        Features(mentions=1, acting=0, in_title=False, first=0.5, acting_actors=2)), strict=True))
+    assert row["nobody_acts"] == 0.0 and row["acting_actors"] == math.log1p(2)
