@@ -45,7 +45,8 @@ class Features:
     lead_acting: int = 0  # ... of them acting
     title_head: bool = False  # named at the start of the headline (its usual subject)
     # Beside the article's other actors (who acts most is who the story is about). Left out,
-    # they are an actor's alone in its article (see __post_init__).
+    # they are an actor's alone in its article (see __post_init__; never None after it, and
+    # ``dataclasses.replace`` keeps them: give them anew when ``acting`` changes).
     acting_rank: float | None = None  # share of the acting actors that act more; 1: not acting
     acting_actors: int | None = None  # distinct actors acting in the article
 
@@ -78,6 +79,7 @@ def features(
     rank = counts.index(len(mentions)) if len(mentions) in counts else 0
     known = next((m for m in mentions if m.known), mentions[0])
     acting = sum(1 for m in mentions if m.role in ACTING)
+    # ``mentions`` is one of ``groups`` (by value), as ``rank`` above assumes too
     all_acting = [sum(1 for m in g if m.role in ACTING) for g in groups] or [acting]
     acting_actors = sum(1 for n in all_acting if n)
     acting_more = sum(1 for n in all_acting if n > acting)
@@ -173,7 +175,7 @@ def feature_row(f: Features) -> np.ndarray:
         math.log1p(f.mentions) * f.short,
         f.acting_rank,
         math.log1p(max(f.acting_actors or 0, 1)),
-        float(not f.acting_actors),  # no parse, or no actor doing anything: its own weight
+        float(f.parsed and not f.acting_actors),  # no actor doing anything: its own weight
     ])
 
 

@@ -60,10 +60,11 @@ def test_who_acts_most_beside_the_others() -> None:
     host = [m("Fidan", "speaker", 20), m("Fidan", "other", 70)]
     also = [m("Lavrov", "speaker", 30)]
     venue = [m("Erdogan", "other", 120)]
-    groups = [talks, host, also, venue]
+    idle = [m("Guterres", "other", 150)]
+    groups = [talks, host, also, venue, idle]
     got = [features(g, 400, True, groups) for g in groups]
-    # the first acts most; a tie shares its place; who does not act is last
-    assert [f.acting_rank for f in got] == [0.0, 1 / 3, 1 / 3, 1.0]
+    # the first acts most; a tie shares its place; whoever does not act is last
+    assert [f.acting_rank for f in got] == [0.0, 1 / 3, 1 / 3, 1.0, 1.0]
     assert {f.acting_actors for f in got} == {3}
     # a copy of the actor's mentions counts as itself, not as one more actor
     assert features(list(talks), 400, True, groups) == got[0]
@@ -86,3 +87,9 @@ def test_nobody_acting_has_its_own_input_not_a_count_of_zero() -> None:
     row = dict(zip(LEARNED_FEATURES, feature_row(
         Features(mentions=1, acting=0, in_title=False, first=0.5, acting_actors=2)), strict=True))
     assert row["nobody_acts"] == 0.0 and row["acting_actors"] == math.log1p(2)
+    # without a parse nobody is seen acting: that is no article where nobody acts (the model
+    # never saw such a row, and would lift every actor of an unparsed text)
+    row = dict(zip(LEARNED_FEATURES, feature_row(Features(
+        mentions=1, acting=0, in_title=False, first=0.5, parsed=False, acting_actors=0)),
+        strict=True))
+    assert row["nobody_acts"] == 0.0
