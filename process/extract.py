@@ -152,7 +152,7 @@ def _merge(
         elif (
             ent.label_ in ("ORG", "FAC")
             and all(
-                _stateish(gaz_spans[k][1]) and len(gaz_spans[k][0]) < len(ent)
+                _stateish(gaz_spans[k][1]) and len(gaz_spans[k][0]) < _words(ent)
                 for k in overlapping
             )
         ) or (
@@ -163,6 +163,16 @@ def _merge(
             kept_ents.append(ent)
             dropped.update(overlapping)
     return [g for k, g in enumerate(gaz_spans) if k not in dropped], kept_ents
+
+
+def _words(ent: Span) -> int:
+    """The entity's length without its leading article: "The Ukrainian Armed Forces" is no
+    longer than the match "Ukrainian Armed Forces" (Ukraine acting), as "Bank of Mexico" is
+    longer than "Mexico"."""
+    skip = 0
+    while skip < len(ent) - 1 and ent[skip].lower_ in _DETERMINERS:
+        skip += 1
+    return len(ent) - skip
 
 
 def _namesake(ent: Span, spans: list[tuple[Span, tuple[Hit, ...]]], gaz: Gazetteer) -> bool:

@@ -147,6 +147,20 @@ def test_forces_and_a_weak_name_confirmed_by_its_state(model_tagger) -> None:  #
     assert "Ukrainian Air Force" not in names(tags[6])  # not marked: any country's
 
 
+def test_a_state_s_forces_after_an_article_are_the_state(model_tagger) -> None:  # type: ignore[no-untyped-def]
+    # "The" made the entity a word longer than the forces' name, and so an organisation of
+    # its own ("Bank of Mexico" keeps its own name: longer than the state it contains).
+    tags = model_tagger.tag_batch(
+        [
+            ("", "The Ukrainian Armed Forces shot down a Russian drone."),
+            ("", "The Armed Forces of Ukraine shot down a Russian drone."),
+            ("", "The Bank of Mexico raised its rates."),
+        ]
+    )
+    assert names(tags[0]) == names(tags[1]) == {"Ukraine"}
+    assert "Bank of Mexico" in names(tags[2])
+
+
 def test_ukrainian_words_the_parser_misses(model_tagger) -> None:  # type: ignore[no-untyped-def]
     tags = model_tagger.tag_batch(
         [
