@@ -35,7 +35,8 @@ MOTION_WORDS = frozenset(
 GOVERNMENT_NOUNS = frozenset(
     """forces troops army military officials official government authorities negotiators
     delegation delegations diplomats ministry side leadership administration navy
-    parliament regime command intelligence soldiers soldier jets drones""".split()
+    parliament regime command intelligence soldiers soldier jets drones mediators
+    mediator""".split()
 )
 #: Who a state sends: its "of"/"from" is the state acting ("representatives of the United
 #: States", "delegations from Qatar"), as its government's and forces' are, unless others act

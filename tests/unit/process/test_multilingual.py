@@ -161,6 +161,18 @@ def test_a_state_s_forces_after_an_article_are_the_state(model_tagger) -> None: 
     assert "Bank of Mexico" in names(tags[2])
 
 
+def test_states_mediate_through_their_mediators(model_tagger) -> None:  # type: ignore[no-untyped-def]
+    found = model_tagger.mentions_batch([
+        ("", "Hamas leaders held talks with Egyptian and Qatari mediators in Cairo."),
+        ("", "Переговори з американськими посередниками тривали дві години."),
+        ("", "Египетские посредники передали предложение ХАМАС."),
+    ])
+    roles = [{m.name: m.role for m in f.actors} for f in found]
+    assert roles[0]["Egypt"] == roles[0]["Qatar"] == "proxy"
+    assert roles[1] == {"United States": "meet"}  # the other side of the talks
+    assert roles[2]["Egypt"] == "proxy"
+
+
 def test_ukrainian_words_the_parser_misses(model_tagger) -> None:  # type: ignore[no-untyped-def]
     tags = model_tagger.tag_batch(
         [
