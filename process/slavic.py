@@ -153,11 +153,14 @@ _UK = {
 #: Word-initial forms of the 2010 scheme.
 _UK_INITIAL = {"є": "ye", "ї": "yi", "й": "y", "ю": "yu", "я": "ya"}
 _UK_LETTERS = frozenset("ієїґ")
+#: Apostrophes, all read alike: ASCII, typographic, opening quote, backtick and the Ukrainian
+#: letter apostrophe (U+02BC). After one, є ї ю я take their word-initial forms, as the
+#: English-language press writes "В'ячеслав" (Vyacheslav) and "Дар'я" (Darya).
+_APOSTROPHE_CHARS = "'’‘`ʼ"
 #: An apostrophe between Cyrillic letters: Ukrainian spelling ("Мар'яна"); Russian writes ъ.
-_APOSTROPHE_IN_WORD = re.compile(r"(?<=[а-яёіїєґА-ЯЁІЇЄҐ])['’‘`ʼ](?=[а-яёіїєґА-ЯЁІЇЄҐ])")
-#: Apostrophes, read inside a word: after one, є ї ю я take their in-word forms ("Мар'яна" →
-#: Mariana, "Ар'єв" → Ariev), as the 2010 scheme has it (Знам'янка → Znamianka).
-_APOSTROPHE_CHARS = frozenset("'’‘`ʼ")
+APOSTROPHE_IN_WORD = re.compile(
+    rf"(?<=[а-яёіїєґА-ЯЁІЇЄҐ])[{_APOSTROPHE_CHARS}](?=[а-яёіїєґА-ЯЁІЇЄҐ])"
+)
 
 
 def to_latin(name: str, lang: str) -> str:
@@ -165,7 +168,7 @@ def to_latin(name: str, lang: str) -> str:
     Ukrainian-only letters is read as Ukrainian). Latin text is returned unchanged."""
     if not is_cyrillic(name):
         return name
-    if lang == "uk" or _UK_LETTERS & set(name.lower()) or _APOSTROPHE_IN_WORD.search(name):
+    if lang == "uk" or _UK_LETTERS & set(name.lower()) or APOSTROPHE_IN_WORD.search(name):
         return " ".join(_uk_word(w) for w in name.split())
     import iuliia
 

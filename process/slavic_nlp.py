@@ -31,7 +31,7 @@ from .gazetteer import ActorEntry, Gazetteer, Hit, given_key, given_names_of, wi
 from .mentions import Candidate
 from .normalize import fold
 from .roles import Role
-from .slavic import norm_word, to_latin
+from .slavic import APOSTROPHE_IN_WORD, norm_word, to_latin
 
 
 def _stems(words: str) -> tuple[str, ...]:
@@ -287,16 +287,13 @@ def sentence_breaks(text: str) -> str:
     return _UNENDED_LINE.sub(lambda m: m.group(1) + ".", text)
 
 
-_SPLIT_APOSTROPHE = re.compile(r"(?<=[а-яёіїєґА-ЯЁІЇЄҐ])['’‘`](?=[а-яёіїєґА-ЯЁІЇЄҐ])")
-
-
 def whole_words(text: str) -> str:
     """``text`` with an apostrophe inside a Cyrillic word written as the Ukrainian letter
     apostrophe (U+02BC): Natasha's segmenter splits "прем’єр-міністр" and "Мар'їнка" at a
     typographic, ASCII or backtick apostrophe ("прем", "’", "єр-міністр"), and the parse and
     the name rules then read three words; U+02BC is a letter to it. Same length: every offset
     stays."""
-    return _SPLIT_APOSTROPHE.sub("\u02bc", text)
+    return APOSTROPHE_IN_WORD.sub("\u02bc", text)
 
 
 def _compound_states(tok: _Tok, gaz: Gazetteer) -> list[tuple[_Tok, tuple[Hit, ...]]]:
